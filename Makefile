@@ -1,0 +1,49 @@
+# The old go-devtools vocabulary, run by Ansible. `make help` lists what works today.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/vhvcorp-devtools
+# One virtualenv per set of pins, shared by every checkout on this machine.
+VENV ?= $(CACHE_DIR)/venv-$(shell sha256sum requirements.txt | cut -c1-12)
+BIN := $(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export FERRETDB_TELEMETRY := disable
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: help venv setup images harness test test-unit test-integration test-molecule test-e2e lint
+
+help: ## List the targets, one line each.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+venv: $(VENV)/.complete ## Make the virtualenv with Ansible and the test tools (once).
+$(VENV)/.complete: requirements.txt scripts/bootstrap-venv.sh
+	@scripts/bootstrap-venv.sh $(VENV)
+
+setup: venv ## Set up this machine (ansible-playbook setup.yml); ARGS= passes options.
+	ansible-playbook setup.yml $(ARGS)
+
+images: venv ## Build the local container images from Debian packages (no registry).
+	ansible-playbook playbooks/local_images.yml $(ARGS)
+
+harness: venv ## Bring up Docker, the local images and FerretDB for the tests (reuses).
+	$(BIN)/python tests/harness/up.py
+
+test: lint test-unit test-integration test-molecule test-e2e ## Run the whole test suite.
+
+test-unit: venv ## Unit tests (pytest, no services).
+	$(PYTEST) tests/unit
+
+test-integration: harness ## Integration tests against the harness's real services.
+	$(PYTEST) tests/integration
+
+test-molecule: harness ## Molecule scenarios of the roles (docker driver, local images).
+	molecule test --all
+
+test-e2e: harness ## End to end: setup.yml on this machine, twice.
+	$(PYTEST) tests/e2e
+
+lint: venv ## ansible-lint (production profile) and ruff.
+	ruff check .
+	ruff format --check .
+	ansible-lint

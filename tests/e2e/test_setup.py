@@ -1,0 +1,50 @@
+"""setup.yml on this machine: runs to the end, and a second run changes nothing."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import docker
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_setup(*extra: str) -> dict:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "setup.yml", *extra],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"),
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr
+    return json.loads(result.stdout)
+
+
+def test_setup_runs_to_the_end_and_reruns_with_no_change():
+    first = run_setup()
+    assert first["stats"]["localhost"]["failures"] == 0
+
+    second = run_setup()
+    stats = second["stats"]["localhost"]
+    assert stats["changed"] == 0, [
+        task["task"]["name"]
+        for play in second["plays"]
+        for task in play["tasks"]
+        if task["hosts"].get("localhost", {}).get("changed")
+    ]
+
+    engine = docker.from_env()
+    assert engine.ping()
+    tags = {tag for image in engine.images.list() for tag in image.tags}
+    assert "vhvcorp-local/ferretdb:1.24" in tags
+    assert "vhvcorp-local/redis:7.0" in tags
+
+
+def test_setup_check_mode_changes_nothing():
+    stats = run_setup("--check")["stats"]["localhost"]
+    assert stats["failures"] == 0
+    assert stats["changed"] == 0

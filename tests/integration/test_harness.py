@@ -1,0 +1,27 @@
+"""The harness is idempotent: run again with everything up, it reuses every component."""
+
+import subprocess
+import sys
+
+SUMMARIES = ("local images (whole role run)", "all components")
+
+
+def test_second_run_reuses_every_component(repo_root):
+    result = subprocess.run(
+        [sys.executable, "tests/harness/up.py"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [line[len("harness: ") :] for line in result.stdout.splitlines()]
+    components = [line for line in lines if not line.startswith(SUMMARIES)]
+
+    built_here = [line for line in components if " missing " not in line]
+    assert len(built_here) == 8, components  # engine, six images, FerretDB
+    for line in built_here:
+        assert " reused " in line, f"not reused on a second run: {line}"
+    # Components with no local image are said to be missing, not passed over in silence.
+    missing = {line.split()[1] for line in components if " missing " in line}
+    assert missing == {"grafana", "jaeger"}

@@ -1,0 +1,135 @@
+"""Each image the local_images role built runs and serves its protocol on 127.0.0.1."""
+
+import json
+import socket
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+
+import docker
+import pymongo
+import pytest
+
+LABEL = {"org.vhvcorp.devtools.test": "local-images"}
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[docker.DockerClient]:
+    client = docker.from_env()
+    yield client
+    for container in client.containers.list(all=True, filters={"label": list(LABEL)}):
+        container.remove(force=True)
+    client.close()
+
+
+def image_ref(harness_state: dict, key: str) -> str:
+    return next(i["image"] for i in harness_state["images"] if i["key"] == key)
+
+
+def run(engine, harness_state, key: str, port: int, **kwargs):
+    """Start the image with `port` published on 127.0.0.1 (a free host port)."""
+    container = engine.containers.run(
+        image_ref(harness_state, key),
+        detach=True,
+        labels=LABEL,
+        ports={f"{port}/tcp": ("127.0.0.1", None)},
+        **kwargs,
+    )
+    container.reload()
+    host_port = int(container.ports[f"{port}/tcp"][0]["HostPort"])
+    return container, host_port
+
+
+def eventually(check: Callable[[], object], timeout: float, container) -> object:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            return check()
+        except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
+            last = exc
+            time.sleep(0.3)
+    logs = container.logs(tail=30).decode(errors="replace")
+    pytest.fail(f"{container.image.tags} did not answer within {timeout}s ({last}); logs:\n{logs}")
+
+
+def test_image_names_are_the_catalog(harness_state):
+    keys = [i["key"] for i in harness_state["images"]]
+    assert keys == ["base", "python", "redis", "rabbitmq", "prometheus", "ferretdb"]
+
+
+def test_base_and_python_images(engine, harness_state):
+    out = engine.containers.run(
+        image_ref(harness_state, "base"), ["cat", "/etc/debian_version"], remove=True
+    )
+    assert out.decode().startswith("12.")
+    out = engine.containers.run(
+        image_ref(harness_state, "python"),
+        ["python3", "-c", "import apt, sys; print(sys.version_info[0])"],
+        remove=True,
+    )
+    assert out.decode().strip() == "3"
+
+
+def test_redis_answers_ping_and_runs_unprivileged(engine, harness_state):
+    container, port = run(engine, harness_state, "redis", 6379)
+
+    def ping():
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return sock.recv(64)
+
+    assert eventually(ping, 30, container) == b"+PONG\r\n"
+    assert container.exec_run(["id", "-un"]).output.decode().strip() == "redis"
+
+
+def test_rabbitmq_speaks_amqp_and_serves_management(engine, harness_state):
+    container = engine.containers.run(
+        image_ref(harness_state, "rabbitmq"),
+        detach=True,
+        labels=LABEL,
+        hostname="rabbit-test",
+        ports={"5672/tcp": ("127.0.0.1", None), "15672/tcp": ("127.0.0.1", None)},
+    )
+    container.reload()
+    amqp = int(container.ports["5672/tcp"][0]["HostPort"])
+    mgmt = int(container.ports["15672/tcp"][0]["HostPort"])
+
+    def overview():
+        request = urllib.request.Request(f"http://127.0.0.1:{mgmt}/api/overview")
+        request.add_header("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")  # guest:guest
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return json.load(response)
+
+    assert eventually(overview, 90, container)["product_name"] == "RabbitMQ"
+
+    with socket.create_connection(("127.0.0.1", amqp), timeout=5) as sock:
+        sock.sendall(b"AMQP\x00\x00\x09\x01")
+        frame = sock.recv(7)
+    # A method frame (type 1) on channel 0: connection.start.
+    assert frame[0] == 1 and frame[1:3] == b"\x00\x00"
+
+
+def test_prometheus_is_ready(engine, harness_state):
+    container, port = run(engine, harness_state, "prometheus", 9090)
+
+    def ready():
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=2) as response:
+            return response.status
+
+    assert eventually(ready, 60, container) == 200
+
+
+def test_ferretdb_image_stores_documents(engine, harness_state):
+    container, port = run(engine, harness_state, "ferretdb", 27017)
+    client = pymongo.MongoClient(f"mongodb://127.0.0.1:{port}/", serverSelectionTimeoutMS=1000)
+
+    def ping():
+        return client.admin.command("ping")
+
+    eventually(ping, 30, container)
+    client.smoke.docs.insert_one({"_id": 1, "ok": True})
+    assert client.smoke.docs.find_one({"_id": 1}) == {"_id": 1, "ok": True}
+    assert client.server_info()["version"].startswith("7.0")
+    client.close()
+    assert container.exec_run(["id", "-un"]).output.decode().strip() == "ferretdb"
