@@ -133,3 +133,14 @@ def test_ferretdb_image_stores_documents(engine, harness_state):
     assert client.server_info()["version"].startswith("7.0")
     client.close()
     assert container.exec_run(["id", "-un"]).output.decode().strip() == "ferretdb"
+
+
+def test_every_image_carries_its_own_recipe_label(engine, harness_state):
+    """The label decides reuse; an image must not just inherit its base's label."""
+    label = "org.vhvcorp.devtools.recipe"
+    recipes = {
+        key: engine.images.get(image_ref(harness_state, key)).labels.get(label)
+        for key in ("base", "python", "redis", "rabbitmq", "prometheus", "ferretdb")
+    }
+    assert all(recipes.values()), recipes
+    assert len(set(recipes.values())) == len(recipes), recipes
