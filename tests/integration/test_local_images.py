@@ -75,9 +75,13 @@ def test_redis_answers_ping_and_runs_unprivileged(engine, harness_state):
     container, port = run(engine, harness_state, "redis", 6379)
 
     def ping():
+        # docker-proxy accepts before Redis listens; an empty answer means "not yet".
         with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
             sock.sendall(b"*1\r\n$4\r\nPING\r\n")
-            return sock.recv(64)
+            answer = sock.recv(64)
+        if not answer:
+            raise ConnectionError("connection closed before Redis answered")
+        return answer
 
     assert eventually(ping, 30, container) == b"+PONG\r\n"
     assert container.exec_run(["id", "-un"]).output.decode().strip() == "redis"
@@ -103,9 +107,15 @@ def test_rabbitmq_speaks_amqp_and_serves_management(engine, harness_state):
 
     assert eventually(overview, 90, container)["product_name"] == "RabbitMQ"
 
-    with socket.create_connection(("127.0.0.1", amqp), timeout=5) as sock:
-        sock.sendall(b"AMQP\x00\x00\x09\x01")
-        frame = sock.recv(7)
+    def amqp_start():
+        with socket.create_connection(("127.0.0.1", amqp), timeout=5) as sock:
+            sock.sendall(b"AMQP\x00\x00\x09\x01")
+            answer = sock.recv(7)
+        if len(answer) < 7:
+            raise ConnectionError(f"short AMQP answer {answer!r}")
+        return answer
+
+    frame = eventually(amqp_start, 30, container)
     # A method frame (type 1) on channel 0: connection.start.
     assert frame[0] == 1 and frame[1:3] == b"\x00\x00"
 
