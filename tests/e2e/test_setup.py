@@ -53,44 +53,46 @@ def test_setup_check_mode_changes_nothing():
 def test_installed_collection_runs_setup_by_its_fqcn(tmp_path):
     """`ansible-galaxy collection install` then `ansible-playbook vhvcorp.devtools.setup`."""
     bin_dir = Path(sys.executable).parent
-    subprocess.run(
-        [str(bin_dir / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path)],
-        cwd=REPO_ROOT,
-        check=True,
-        capture_output=True,
-    )
-    (tarball,) = tmp_path.glob("vhvcorp-devtools-*.tar.gz")
     collections = tmp_path / "collections"
-    subprocess.run(
-        [
-            str(bin_dir / "ansible-galaxy"),
-            "collection",
-            "install",
-            "--no-deps",
-            "-p",
-            str(collections),
-            str(tarball),
-        ],
-        cwd=tmp_path,
-        check=True,
-        capture_output=True,
-    )
-    # Outside the checkout: an empty ansible.cfg, no inventory; the play targets this machine.
+    # Away from the checkout: an empty ansible.cfg, so its .collections (where the checkout
+    # is the collection already) neither satisfies the install nor serves the playbook.
     (tmp_path / "ansible.cfg").write_text("[defaults]\n")
-    result = subprocess.run(
-        [str(bin_dir / "ansible-playbook"), "vhvcorp.devtools.setup"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=dict(
-            os.environ,
-            ANSIBLE_COLLECTIONS_PATH=str(collections),
-            ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"),
-            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-        ),
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(collections),
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr
-    stats = json.loads(result.stdout)["stats"]
+
+    def run(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [str(bin_dir / argv[0]), *argv[1:]],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+        )
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr
+        return result
+
+    run("ansible-galaxy", "collection", "build", "--output-path", str(tmp_path), cwd=REPO_ROOT)
+    (tarball,) = tmp_path.glob("vhvcorp-devtools-*.tar.gz")
+    run(
+        "ansible-galaxy",
+        "collection",
+        "install",
+        "--no-deps",
+        "-p",
+        str(collections),
+        str(tarball),
+        cwd=tmp_path,
+    )
+    assert (collections / "ansible_collections/vhvcorp/devtools/playbooks/setup.yml").is_file()
+
+    # No inventory: the play targets this machine.
+    stats = json.loads(run("ansible-playbook", "vhvcorp.devtools.setup", cwd=tmp_path).stdout)[
+        "stats"
+    ]
     assert list(stats) == ["localhost"]
     assert stats["localhost"]["changed"] == 0
