@@ -11,7 +11,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export FERRETDB_TELEMETRY := disable
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: help venv setup images harness test test-unit test-integration test-molecule test-e2e lint
+.PHONY: help venv setup images db-seed db-migrate db-reset harness test test-unit test-integration \
+	test-molecule test-e2e lint
 
 help: ## List the targets, one line each.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,6 +26,19 @@ setup: venv ## Set up this machine (ansible-playbook setup.yml); ARGS= passes op
 
 images: venv ## Build the local container images from Debian packages (no registry).
 	ansible-playbook playbooks/local_images.yml $(ARGS)
+
+# MONGODB_URI= works on any MongoDB (default: the stack's, on 127.0.0.1:27017).
+DB_ARGS = $(if $(MONGODB_URI),-e mongodb_uri=$(MONGODB_URI)) $(ARGS)
+
+db-seed: venv ## Load the platform's fixtures and indexes (a rerun changes nothing).
+	ansible-playbook db-seed.yml $(DB_ARGS)
+
+db-migrate: venv ## Apply the MongoDB migrations (DIRECTION=down TARGET=0001 reverts).
+	ansible-playbook db-migrate.yml $(DB_ARGS) $(if $(DIRECTION),-e direction=$(DIRECTION)) \
+	  $(if $(TARGET),-e target_version=$(TARGET))
+
+db-reset: venv ## Drop the platform's collections and reseed; needs CONFIRM=yes.
+	ansible-playbook db-reset.yml $(DB_ARGS) $(if $(filter yes,$(CONFIRM)),-e confirm=true)
 
 harness: venv ## Bring up Docker, the local images and FerretDB for the tests (reuses).
 	$(BIN)/python tests/harness/up.py

@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vhvcorp platform team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or
+# https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Reset: drop the platform's collections (never a database), then reseed when asked."""
+
+from __future__ import annotations
+
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_migrate import (
+    LOCK_ID,
+    server_now,
+)
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_seed import (
+    COLLECTION_NAME,
+    seed,
+)
+
+# The architecture's go_dev collections. migrations goes too: after a reset the schema
+# is whatever the reseed and the next migrate make it, so their records must go with it.
+PLATFORM_COLLECTIONS = (
+    "users",
+    "tenants",
+    "sessions",
+    "notifications",
+    "configs",
+    "audit_logs",
+    "migrations",
+)
+PROTECTED_DATABASES = frozenset(("admin", "local", "config"))
+
+
+class ResetError(Exception):
+    """Reset refused; the message says why and how to proceed."""
+
+
+def check_request(database, collections):
+    """Refuse what a reset must never touch, before connecting."""
+    if database in PROTECTED_DATABASES:
+        raise ResetError(
+            "Option `database` is %r, a database the server itself uses; reset only drops an "
+            "application database's collections, so name that (e.g. go_dev)." % database
+        )
+    if not collections:
+        raise ResetError(
+            "Option `collections` is empty; name the collections to drop, or leave the option "
+            "out to drop the platform's (%s)." % ", ".join(PLATFORM_COLLECTIONS)
+        )
+    for name in collections:
+        if not COLLECTION_NAME.match(name or ""):
+            raise ResetError(
+                "Option `collections` has %r, which is not a collection this tool drops; use "
+                "plain names (letters, digits, '_' and '-'; never system.*)." % (name,)
+            )
+
+
+def _running_migration(db, lock_collection):
+    if lock_collection not in db.list_collection_names():
+        return None
+    holder = db[lock_collection].find_one({"_id": LOCK_ID})
+    if holder and holder.get("expires_at") and holder["expires_at"] > server_now(db):
+        return holder
+    return None
+
+
+def reset(
+    db,
+    collections=PLATFORM_COLLECTIONS,
+    confirm=False,
+    fixtures=None,
+    check_mode=False,
+    capabilities=None,
+    target="",
+    lock_collection="migrations_lock",
+):
+    """Drop ``collections`` of ``db`` (with their counts) and seed ``fixtures`` when given.
+
+    Without ``confirm`` only check mode proceeds (it changes nothing). Returns the module
+    result: {changed, dropped: [{name, documents}], absent: [...], seed: {...} or None}.
+    """
+    check_request(db.name, collections)
+    existing = set(db.list_collection_names())
+    dropped = [
+        dict(name=name, documents=db[name].count_documents({}))
+        for name in collections
+        if name in existing
+    ]
+    absent = [name for name in collections if name not in existing]
+    if not confirm and not check_mode:
+        raise ResetError(
+            "Refusing to drop %s from database %r%s without confirmation; set `confirm: true` "
+            "(with db-reset.yml: -e confirm=true) to drop them."
+            % (
+                ", ".join("%s (%d documents)" % (d["name"], d["documents"]) for d in dropped)
+                or "the collections %s (none exists yet)" % ", ".join(collections),
+                db.name,
+                target and " at %s" % target,
+            )
+        )
+    holder = _running_migration(db, lock_collection)
+    if holder is not None:
+        raise ResetError(
+            "A migrate run (owner %s) holds the lock on database %r until %s UTC; wait for it "
+            "to finish and reset again, so its records are not dropped under it."
+            % (holder.get("owner"), db.name, holder["expires_at"].isoformat(timespec="seconds"))
+        )
+    if not check_mode:
+        for entry in dropped:
+            db.drop_collection(entry["name"])
+    result = dict(changed=bool(dropped), dropped=dropped, absent=absent, seed=None)
+    if fixtures is not None:
+        seeded = seed(
+            db,
+            fixtures,
+            check_mode=check_mode,
+            assume_empty=set(collections) if check_mode else (),
+            capabilities=capabilities,
+        )
+        result["seed"] = seeded
+        result["changed"] = result["changed"] or seeded["changed"]
+    return result
