@@ -33,7 +33,7 @@ DB_ARGS = $(if $(MONGODB_URI),-e mongodb_uri=$(MONGODB_URI)) $(ARGS)
 db-seed: venv ## Load the platform's fixtures and indexes (a rerun changes nothing).
 	ansible-playbook db-seed.yml $(DB_ARGS)
 
-db-migrate: venv ## Apply the MongoDB migrations (DIRECTION=down TARGET=0001 reverts).
+db-migrate: venv ## Apply the MongoDB migrations (DIRECTION=down reverts the newest; TARGET=N).
 	ansible-playbook db-migrate.yml $(DB_ARGS) $(if $(DIRECTION),-e direction=$(DIRECTION)) \
 	  $(if $(TARGET),-e target_version=$(TARGET))
 
