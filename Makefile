@@ -11,7 +11,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export FERRETDB_TELEMETRY := disable
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: help venv setup images db-seed db-migrate db-reset harness test test-unit test-integration \
+.PHONY: help venv setup images db-seed db-migrate db-reset db-backup db-restore \
+	benchmark-db harness test test-unit test-integration \
 	test-molecule test-e2e lint
 
 help: ## List the targets, one line each.
@@ -39,6 +40,16 @@ db-migrate: venv ## Apply the MongoDB migrations (DIRECTION=down reverts the new
 
 db-reset: venv ## Drop the platform's collections and reseed; needs CONFIRM=yes.
 	ansible-playbook db-reset.yml $(DB_ARGS) $(if $(filter yes,$(CONFIRM)),-e confirm=true)
+
+db-backup: venv ## Back up MongoDB to backups/daily/ and keep 7 daily, 4 weekly, 12 monthly.
+	ansible-playbook db-backup.yml $(DB_ARGS) $(if $(BACKUP_DIR),-e backup_dir=$(BACKUP_DIR))
+
+db-restore: venv ## Restore FILE= (verified first; MODE=merge keeps what is there).
+	@test -n "$(FILE)" || { echo 'Say what to restore: make db-restore FILE=backups/daily/mongodb-YYYY-MM-DD.tar.gz' >&2; exit 2; }
+	ansible-playbook db-restore.yml $(DB_ARGS) -e file=$(FILE) $(if $(MODE),-e restore_mode=$(MODE))
+
+benchmark-db: harness ## Backup/restore throughput and memory against the server's limit.
+	$(BIN)/python benchmarks/mongodb_backup_restore.py $(ARGS)
 
 harness: venv ## Bring up Docker, the local images and FerretDB for the tests (reuses).
 	$(BIN)/python tests/harness/up.py

@@ -6,14 +6,15 @@
 
 """Connection options, connecting and error translation shared by the MongoDB modules.
 
-The modules use three things from here:
+The modules use these from here:
 
 - ``mongodb_argument_spec()``: the connection options, documented once in the
   ``vhvcorp.devtools.mongodb`` documentation fragment;
 - ``connect(module)``: a pinged ``pymongo.MongoClient``, or ``module.fail_json`` with one
   sentence that says what went wrong and what to do;
 - ``translate_error(exc, params, action)``: the same one sentence for an error raised later,
-  while the module works.
+  while the module works;
+- ``mongodb_session(module, action, known_errors)``: both, around a ``with`` block.
 
 ``open_client(params)`` and ``MongoDBError`` do the same without Ansible, for pytest and for
 other module_utils. No function here ever puts a password in a message: every message goes
@@ -22,6 +23,7 @@ through ``redact()``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import traceback
@@ -277,6 +279,25 @@ def connect(module):
 def fail_with(module, exc, action):
     """fail_json with the translated sentence for an exception raised while working."""
     module.fail_json(msg=translate_error(exc, module.params, action=action))
+
+
+@contextlib.contextmanager
+def mongodb_session(module, action, known_errors=()):
+    """A connected client for the body of a ``with``, closed afterwards.
+
+    Errors of ``known_errors`` (our own, already one sentence) fail with their message; any
+    other exception (pymongo's, mostly) fails with the translated sentence naming ``action``.
+    ``fail_json`` raised in the body (SystemExit) passes through untouched.
+    """
+    client = connect(module)
+    try:
+        yield client
+    except known_errors as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # noqa: BLE001 - pymongo errors become one sentence
+        fail_with(module, exc, action)
+    finally:
+        client.close()
 
 
 # --- error translation ----------------------------------------------------------------------

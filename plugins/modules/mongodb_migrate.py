@@ -253,9 +253,8 @@ lock:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import (
     check_libraries,
-    connect,
-    fail_with,
     mongodb_argument_spec,
+    mongodb_session,
 )
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_migrate import (
     MigrationError,
@@ -306,25 +305,21 @@ def main():
     except MigrationError as exc:
         module.fail_json(msg=str(exc))
 
-    client = connect(module)
-    try:
-        result = migrate(
-            client[params["database"]],
-            params["src"],
-            direction=params["direction"],
-            target=params["target"],
-            check_mode=module.check_mode,
-            collection=params["migrations_collection"],
-            lock_collection=params["lock_collection"],
-            lock_timeout=params["lock_timeout"],
-            lock_ttl=params["lock_ttl"],
-        )
-    except MigrationError as exc:
-        module.fail_json(msg=str(exc), migrations=getattr(exc, "done", []))
-    except Exception as exc:  # noqa: BLE001 - pymongo errors become one sentence
-        fail_with(module, exc, "migrate database %r" % params["database"])
-    finally:
-        client.close()
+    with mongodb_session(module, "migrate database %r" % params["database"]) as client:
+        try:
+            result = migrate(
+                client[params["database"]],
+                params["src"],
+                direction=params["direction"],
+                target=params["target"],
+                check_mode=module.check_mode,
+                collection=params["migrations_collection"],
+                lock_collection=params["lock_collection"],
+                lock_timeout=params["lock_timeout"],
+                lock_ttl=params["lock_ttl"],
+            )
+        except MigrationError as exc:
+            module.fail_json(msg=str(exc), migrations=getattr(exc, "done", []))
 
     for warning in result.pop("warnings"):
         module.warn(warning)

@@ -161,10 +161,9 @@ seed:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import (
     check_libraries,
-    connect,
     describe_target,
-    fail_with,
     mongodb_argument_spec,
+    mongodb_session,
     server_capabilities,
 )
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_reset import (
@@ -208,8 +207,8 @@ def main():
     except (ResetError, FixtureError) as exc:
         module.fail_json(msg=str(exc))
 
-    client = connect(module)
-    try:
+    action = "reset database %r" % params["database"]
+    with mongodb_session(module, action, known_errors=(ResetError, FixtureError)) as client:
         result = reset(
             client[params["database"]],
             collections=params["collections"],
@@ -219,12 +218,6 @@ def main():
             capabilities=server_capabilities(client) if fixtures is not None else None,
             target=describe_target(params),
         )
-    except (ResetError, FixtureError) as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # noqa: BLE001 - pymongo errors become one sentence
-        fail_with(module, exc, "reset database %r" % params["database"])
-    finally:
-        client.close()
 
     if not params["confirm"] and module.check_mode and result["dropped"]:
         module.warn("A run without check mode would refuse: set confirm: true to drop these.")

@@ -177,9 +177,8 @@ server:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import (
     check_libraries,
-    connect,
-    fail_with,
     mongodb_argument_spec,
+    mongodb_session,
     server_capabilities,
 )
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_seed import (
@@ -212,8 +211,8 @@ def main():
     except FixtureError as exc:
         module.fail_json(msg=str(exc))
 
-    client = connect(module)
-    try:
+    action = "seed database %r" % module.params["database"]
+    with mongodb_session(module, action, known_errors=FixtureError) as client:
         capabilities = server_capabilities(client)
         result = seed(
             client[module.params["database"]],
@@ -222,12 +221,6 @@ def main():
             capabilities=capabilities,
             want_diff=module._diff,
         )
-    except FixtureError as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # noqa: BLE001 - pymongo errors become one sentence
-        fail_with(module, exc, "seed database %r" % module.params["database"])
-    finally:
-        client.close()
 
     result.update(
         database=module.params["database"],

@@ -1,0 +1,420 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vhvcorp platform team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or
+# https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Back up MongoDB into a verified gzip tarball in mongodump's directory layout.
+
+The documents are streamed from the server as raw BSON batches (``find_raw_batches``) into
+the tarball, never decoded, so memory stays bounded whatever the size of a collection: the
+main thread waits on the server while a writer thread compresses and hashes (zlib and
+hashlib release the GIL). The tarball is written under a hidden temporary name
+(``.<name>.<pid>.<token>.partial``), checked, and renamed to its final name only when it
+is complete: a failed or killed backup leaves nothing that looks like a good one, and the
+next run removes what a killed one left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import queue
+import re
+import threading
+import uuid
+
+try:
+    import pymongo
+    import pymongo.errors
+except ImportError:  # pragma: no cover - the module reports a missing pymongo first
+    pymongo = None
+
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import (
+    DEFAULT_COMPRESSION_LEVEL,
+    ArchiveError,
+    BackupCollection,
+    TarballWriter,
+    open_source,
+    split_documents,
+    write_backup,
+)
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_restore import (
+    JOURNAL,
+    RESERVED_PREFIX,
+    NamespaceMatcher,
+    RestoreError,
+    pending_journals,
+)
+
+DEFAULT_NAME = "mongodb-%Y-%m-%d.tar.gz"
+SYSTEM_DATABASES = ("admin", "config", "local")
+PARTIAL_RE = re.compile(r"^\.(?P<final>.+)\.(?P<pid>\d+)\.(?P<token>[0-9a-f]{8})\.partial$")
+# Raw batches in flight between the cursor and the writer thread, and their aimed size.
+QUEUE_DEPTH = 2
+BATCH_BYTES = 16 * 1024 * 1024
+
+
+class BackupError(Exception):
+    """A refusal or failure whose message is one actionable sentence."""
+
+
+def backup_name(pattern, now):
+    """The file name for ``pattern`` (strftime codes, UTC) at ``now``, checked."""
+    try:
+        name = now.strftime(pattern)
+    except ValueError as exc:
+        raise BackupError(
+            "Option `name` is %r, which strftime rejects (%s)." % (pattern, exc)
+        ) from exc
+    if "/" in name or name.startswith(".") or not name.endswith(".tar.gz") or name == ".tar.gz":
+        raise BackupError(
+            "Option `name` is %r, which gives %r; give a file name (no directory, not starting "
+            "with a dot) ending in .tar.gz, such as mongodb-%%Y-%%m-%%d.tar.gz." % (pattern, name)
+        )
+    return name
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_partials(dest, check_mode=False):
+    """Remove the temporary files of backups whose process is gone; returns their paths."""
+    removed = []
+    try:
+        names = os.listdir(dest)
+    except FileNotFoundError:
+        return removed
+    for name in sorted(names):
+        match = PARTIAL_RE.match(name)
+        if not match or _pid_alive(int(match.group("pid"))):
+            continue
+        path = os.path.join(dest, name)
+        if not check_mode:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                continue
+        removed.append(path)
+    return removed
+
+
+def select_collections(
+    client, databases=None, exclude_databases=None, ns_include=None, ns_exclude=None
+):
+    """[{db, name, options, uuid, type}] of the collections to back up, and the skipped ones."""
+    include = NamespaceMatcher(ns_include or ["*"], "ns_include")
+    exclude = NamespaceMatcher(ns_exclude or [], "ns_exclude")
+    existing = client.list_database_names()
+    if databases:
+        missing = [d for d in databases if d not in existing]
+        if missing:
+            raise BackupError(
+                "Option `databases` names %s, which the server does not have (it has: %s); fix "
+                "the name, or seed the database first."
+                % (
+                    ", ".join(repr(d) for d in missing),
+                    ", ".join(sorted(existing)) or "none",
+                )
+            )
+        names = list(databases)
+    else:
+        names = sorted(d for d in existing if d not in SYSTEM_DATABASES)
+    excluded = set(exclude_databases or [])
+    selected = []
+    skipped = []
+    for dbname in names:
+        if dbname in excluded:
+            continue
+        for info in sorted(client[dbname].list_collections(), key=lambda i: i["name"]):
+            name = info["name"]
+            ns = "%s.%s" % (dbname, name)
+            kind = info.get("type", "collection")
+            if name.startswith("system.") or name.startswith(RESERVED_PREFIX):
+                continue
+            if kind != "collection":
+                skipped.append({"namespace": ns, "reason": "%s is not backed up" % kind})
+                continue
+            if not include(ns) or exclude(ns):
+                continue
+            raw_uuid = (info.get("info") or {}).get("uuid")
+            uuid_hex = None
+            if raw_uuid is not None and getattr(raw_uuid, "subtype", None) == 4:
+                uuid_hex = bytes(raw_uuid).hex()
+            selected.append(
+                {
+                    "db": dbname,
+                    "name": name,
+                    "options": dict(info.get("options") or {}),
+                    "uuid": uuid_hex,
+                    "type": kind,
+                }
+            )
+    return selected, skipped
+
+
+class _Pipeline:
+    """Raw batches from the cursor to a writer thread, which frames, compresses and hashes."""
+
+    def __init__(self, member, where):
+        self.member = member
+        self.where = where
+        self.queue = queue.Queue(maxsize=QUEUE_DEPTH)
+        self.documents = 0
+        self.error = None
+        self.thread = threading.Thread(target=self._run, name="backup-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            while True:
+                batch = self.queue.get()
+                if batch is None:
+                    return
+                self.documents += len(split_documents(batch, self.where))
+                self.member.write(batch)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            self.error = exc
+            while self.queue.get() is not None:  # let the producer finish or stop
+                pass
+
+    def put(self, batch):
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self.queue.put(batch, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def close(self):
+        self.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def abort(self):
+        while self.thread.is_alive():
+            try:
+                self.queue.put(None, timeout=0.5)
+                break
+            except queue.Full:
+                continue
+        self.thread.join()
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+def _server_info(client, capabilities):
+    capabilities = capabilities or {}
+    version = capabilities.get("version")
+    if not version:
+        version = client.admin.command("buildInfo").get("version", "unknown")
+    return {
+        "version": version,
+        "flavor": capabilities.get("flavor"),
+        "ferretdb_version": capabilities.get("ferretdb_version"),
+    }
+
+
+def run_backup(
+    client,
+    dest,
+    name=DEFAULT_NAME,
+    compression_level=DEFAULT_COMPRESSION_LEVEL,
+    verify="quick",
+    databases=None,
+    exclude_databases=None,
+    ns_include=None,
+    ns_exclude=None,
+    check_mode=False,
+    now=None,
+    batch_size=None,
+    capabilities=None,
+):
+    """Write a backup of the selected collections into ``dest``; returns the module result."""
+    now = now or _now()
+    final_name = backup_name(name, now)
+    if not 1 <= int(compression_level) <= 9:
+        raise BackupError(
+            "Option `compression_level` is %r; give 1 (fastest) to 9 (smallest)."
+            % compression_level
+        )
+    if os.path.exists(dest) and not os.path.isdir(dest):
+        raise BackupError("Option `dest` is %r, which is not a directory; give a directory." % dest)
+    path = os.path.join(dest, final_name)
+    selected, skipped = select_collections(
+        client, databases, exclude_databases, ns_include, ns_exclude
+    )
+    if not selected:
+        raise BackupError(
+            "Nothing to back up: the selected databases (%s) hold no collection that "
+            "`ns_include`/`ns_exclude` let through; check `databases`, `exclude_databases`, "
+            "`ns_include` and `ns_exclude`." % (", ".join(databases or []) or "all")
+        )
+    dbs = sorted({c["db"] for c in selected})
+    try:
+        pending = pending_journals(client, dbs)
+    except RestoreError as exc:  # pragma: no cover - defensive
+        raise BackupError(str(exc)) from exc
+    if pending:
+        raise BackupError(
+            "Database %s holds the journal (%s) of a restore that was interrupted, so part of "
+            "its data may sit in a set-aside collection; run mongodb_restore with recover: "
+            "true first, then back up." % (", ".join(sorted(pending)), JOURNAL)
+        )
+    server = _server_info(client, capabilities)
+    result = {
+        "changed": True,
+        "path": path,
+        "size": None,
+        "created": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "server_version": server["version"],
+        "databases": dbs,
+        "collections": [],
+        "documents": 0,
+        "skipped": skipped,
+        "replaced": os.path.exists(path),
+        "removed_partials": remove_stale_partials(dest, check_mode=check_mode),
+        "verified": verify,
+    }
+    if check_mode:
+        for spec in selected:
+            count = client[spec["db"]][spec["name"]].estimated_document_count()
+            result["collections"].append(
+                {
+                    "database": spec["db"],
+                    "collection": spec["name"],
+                    "documents": count,
+                    "bytes": None,
+                    "sha256": None,
+                    "indexes": [i["name"] for i in client[spec["db"]][spec["name"]].list_indexes()],
+                }
+            )
+            result["documents"] += count
+        return result
+
+    if not os.path.isdir(dest):
+        os.makedirs(dest, mode=0o750, exist_ok=True)
+    temp = os.path.join(dest, ".%s.%d.%s.partial" % (final_name, os.getpid(), uuid.uuid4().hex[:8]))
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w+b") as out:
+            writer = TarballWriter(out, compresslevel=compression_level, mtime=now.timestamp())
+            manifest = write_backup(
+                writer,
+                _collections(client, selected, batch_size),
+                server,
+                result["created"],
+                feed=_feed_threaded,
+            )
+            out.flush()
+            os.fsync(out.fileno())
+        writer.verify_file(temp)
+        if verify == "full":
+            _verify_full(temp, manifest["collections"])
+        os.replace(temp, path)
+        _fsync_dir(dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    collections = [
+        {k: v for k, v in c.items() if k not in ("bson", "metadata")}
+        for c in manifest["collections"]
+    ]
+    result["size"] = os.path.getsize(path)
+    result["collections"] = collections
+    result["documents"] = sum(c["documents"] for c in collections)
+    return result
+
+
+def _batch_size(coll):
+    """Documents per cursor batch for batches of about BATCH_BYTES, from the collection's
+    average document size; None (the server's choice) when the server does not say.
+
+    Servers fill a batch up to 16 MiB or more (FerretDB: 25 MB), and the driver holds a few
+    copies of one while it arrives: smaller batches keep memory bounded at the same speed.
+    """
+    average = None
+    try:
+        stats = next(coll.aggregate([{"$collStats": {"storageStats": {}}}]), {})
+        average = (stats.get("storageStats") or {}).get("avgObjSize")
+    except pymongo.errors.PyMongoError:
+        try:
+            average = coll.database.command("collStats", coll.name).get("avgObjSize")
+        except pymongo.errors.PyMongoError:
+            average = None
+    if not average:
+        return None
+    return max(1, min(100_000, BATCH_BYTES // int(average)))
+
+
+def _collections(client, selected, batch_size):
+    """BackupCollections whose batches come straight from the server's cursors."""
+    for spec in selected:
+        coll = client[spec["db"]][spec["name"]]
+        size = batch_size or _batch_size(coll)
+        yield BackupCollection(
+            spec["db"],
+            spec["name"],
+            coll.find_raw_batches(**({"batch_size": size} if size else {})),
+            indexes=list(coll.list_indexes()),
+            options=spec["options"],
+            uuid=spec["uuid"],
+            collection_type=spec["type"],
+        )
+
+
+def _feed_threaded(member, batches, where):
+    pipe = _Pipeline(member, where)
+    try:
+        for batch in batches:
+            pipe.put(batch)
+        pipe.close()
+    except BaseException:
+        pipe.abort()
+        raise
+    return pipe.documents
+
+
+def _verify_full(path, collections):
+    try:
+        inventory = open_source(path).scan()
+    except ArchiveError as exc:
+        raise BackupError(
+            "The backup just written does not verify (%s); it was not kept. Check the disk of "
+            "`dest`." % exc
+        ) from exc
+    found = {c.namespace: c.documents for c in inventory.collections}
+    for item in collections:
+        ns = "%s.%s" % (item["database"], item["collection"])
+        if found.get(ns) != item["documents"]:
+            raise BackupError(
+                "The backup just written holds %s documents of %s, not %d; it was not kept."
+                % (found.get(ns), ns, item["documents"])
+            )
+
+
+def _fsync_dir(path):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

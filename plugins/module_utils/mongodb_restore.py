@@ -1,0 +1,873 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vhvcorp platform team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or
+# https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Restore a dump into MongoDB without ever leaving a half-restored collection.
+
+1. Verify the whole input (``mongodb_archive``): nothing is written if any check fails.
+2. Plan: map every source namespace through ``ns_include``/``ns_exclude`` and
+   ``ns_from``/``ns_to`` (mongorestore's pattern language), look at each target.
+3. Load: each collection goes into a staging collection of its target database (dot-free
+   name, so FerretDB takes it), with the dump's options and, once loaded, its indexes.
+4. Commit: one document update in the journal of the coordinating database is the point
+   after which the restore is finished rather than undone.
+5. Swap: where the server renames with ``dropTarget`` this is one atomic rename per
+   collection. Where it refuses (FerretDB, error 238) the target is renamed aside, the
+   staging collection renamed in, and the old one dropped. Every step is recorded in a small
+   journal collection (``__vhv_restore_journal``) in the database, and recovery looks at
+   which collections exist, so a run killed between any two steps loses nothing: the next
+   run (or ``recover``) finishes a committed restore and rolls back one that was not.
+
+``FAULT_HOOK`` lets tests stop a run at a named step, as a crash would: set it to a
+callable ``hook(step, info)`` that raises. It is not a module option.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import socket
+import uuid
+
+try:
+    import pymongo
+    import pymongo.errors
+    from bson.son import SON
+except ImportError:  # pragma: no cover - the module reports missing pymongo first
+    pymongo = SON = None
+
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import (
+    ArchiveError,
+    open_source,
+    prefetch,
+    raw_documents,
+    split_documents,
+)
+
+JOURNAL = "__vhv_restore_journal"
+RESERVED_PREFIX = "__vhv_"
+# FerretDB answers renameCollection with dropTarget: true with NotImplemented.
+DROP_TARGET_REFUSED = frozenset((238,))
+DUPLICATE_KEY = 11000
+# A journal older than this whose process still seems alive is taken as dead all the same.
+STALE_AFTER = datetime.timedelta(hours=12)
+# Index fields that describe, not define, an index.
+_INDEX_NOISE = ("v", "ns", "background")
+# Collection options that cannot be given to create.
+_OPTION_NOISE = ("uuid", "idIndex")
+
+FAULT_HOOK = None
+_ACTIVE_RUNS = set()
+
+
+class RestoreError(Exception):
+    """A refusal or failure whose message is one actionable sentence."""
+
+
+def _fault(step, **info):
+    if FAULT_HOOK is not None:
+        FAULT_HOOK(step, info)
+
+
+# --- namespace patterns (mongorestore's ns package) -----------------------------------------
+
+_REGEX_SPECIALS = set("*[](){}\\?$^+!.|")
+
+
+def _replace_wildcards(text):
+    """'pre*.*' -> 'pre$1$.$2$' (unescaped asterisks only), then unescape."""
+    out = []
+    count = 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            out.append(text[i + 1])
+            i += 2
+            continue
+        if ch == "*":
+            count += 1
+            out.append("$%d$" % count)
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _count_asterisks(text):
+    return text.count("*") - text.count("\\*")
+
+
+def _compile(source, target, option):
+    """A (regex, replacement template) pair for a from/to pattern pair."""
+    if "$" in source:
+        if source.count("$") % 2 or target.count("$") % 2:
+            raise RestoreError(
+                "Option `%s` pattern %r has an odd number of $ signs; write variables as $name$."
+                % (option, source if source.count("$") % 2 else target)
+            )
+    elif _count_asterisks(source) != _count_asterisks(target):
+        raise RestoreError(
+            "Options `ns_from` %r and `ns_to` %r have different numbers of *; give each * in "
+            "ns_from a * in ns_to (prod.* -> dev.*)." % (source, target)
+        )
+    if "$" not in source:
+        source = _replace_wildcards(source)
+        target = _replace_wildcards(target)
+    variables = {}
+    pattern = []
+    rest = source
+    while rest:
+        match = re.match(r"^\$([^$]*)\$(.*)$", rest, re.S)
+        if match:
+            name = match.group(1)
+            if name in variables:
+                raise RestoreError(
+                    "Option `%s` pattern %r uses variable $%s$ twice; name each one once."
+                    % (option, source, name)
+                )
+            variables[name] = len(variables) + 1
+            pattern.append("(.*?)")
+            rest = match.group(2)
+            continue
+        ch = rest[0]
+        if ch == "$":
+            raise RestoreError("Option `%s` pattern %r has a stray $." % (option, source))
+        pattern.append("\\" + ch if ch in _REGEX_SPECIALS else ch)
+        rest = rest[1:]
+    regex = re.compile("^" + "".join(pattern) + "$", re.S)
+    template = []
+    rest = target
+    while rest:
+        match = re.match(r"^\$([^$]*)\$(.*)$", rest, re.S)
+        if match:
+            if match.group(1) not in variables:
+                raise RestoreError(
+                    "Option `ns_to` %r uses $%s$, which `ns_from` does not define."
+                    % (target, match.group(1))
+                )
+            template.append(variables[match.group(1)])
+            rest = match.group(2)
+            continue
+        if rest[0] == "$":
+            raise RestoreError("Option `ns_to` pattern %r has a stray $." % target)
+        template.append(rest[0])
+        rest = rest[1:]
+    return regex, template
+
+
+class NamespaceMatcher:
+    """Does a namespace match any of the patterns (``*`` matches anything, ``\\*`` a star)."""
+
+    def __init__(self, patterns, option):
+        self.regexes = []
+        for pattern in patterns or []:
+            if "$" in pattern:
+                raise RestoreError(
+                    "Option `%s` pattern %r contains $, which include/exclude patterns do not "
+                    "allow; use * as the wildcard." % (option, pattern)
+                )
+            self.regexes.append(_compile(pattern, pattern, option)[0])
+
+    def __call__(self, namespace):
+        return any(r.match(namespace) for r in self.regexes)
+
+
+class NamespaceRenamer:
+    """mongorestore's --nsFrom/--nsTo: the last matching pair wins."""
+
+    def __init__(self, froms, tos):
+        froms, tos = list(froms or []), list(tos or [])
+        if len(froms) != len(tos):
+            raise RestoreError(
+                "Options `ns_from` (%d patterns) and `ns_to` (%d patterns) must have the same "
+                "number of patterns; pair each source pattern with its target."
+                % (len(froms), len(tos))
+            )
+        pairs = [(froms[i], tos[i]) for i in range(len(froms))]
+        self.rules = [_compile(f, t, "ns_from") for f, t in reversed(pairs)]
+
+    def __call__(self, namespace):
+        for regex, template in self.rules:
+            match = regex.match(namespace)
+            if match:
+                return "".join(
+                    match.group(part) if isinstance(part, int) else part for part in template
+                )
+        return namespace
+
+
+# --- the journal --------------------------------------------------------------------------------
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+def _alive(run):
+    """Is the run that wrote this journal still working (so recovery must leave it be)?"""
+    if run.get("host") != socket.gethostname():
+        return False
+    started = run.get("started")
+    if isinstance(started, datetime.datetime):
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=datetime.timezone.utc)
+        if _now() - started > STALE_AFTER:
+            return False
+    pid = run.get("pid")
+    if pid == os.getpid():
+        return run.get("token") in _ACTIVE_RUNS
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError, TypeError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _collection_names(db):
+    return set(db.list_collection_names())
+
+
+def _rename(db, source, target, drop_target=False):
+    if drop_target:
+        db[source].rename(target, dropTarget=True)
+    else:
+        db[source].rename(target)
+
+
+class _Swapper:
+    """Finishes or undoes one journal item, from what exists, one journaled step at a time."""
+
+    def __init__(self, client, drop_target=True):
+        self.client = client
+        # Try the atomic rename until the server refuses it once.
+        self.drop_target = drop_target
+        self.method = "atomic" if drop_target else "journaled"
+
+    def _step(self, db, item, state):
+        db[JOURNAL].update_one({"_id": item["_id"]}, {"$set": {"state": state, "at": _now()}})
+        item["state"] = state
+
+    def finish(self, db, item):
+        """Swap the staging collection in; returns what was done."""
+        target, staging, aside = item["target"], item["staging"], item["aside"]
+        names = _collection_names(db)
+        info = {"database": db.name, "collection": target}
+        if staging in names:
+            if target in names and aside in names:
+                raise RestoreError(
+                    "Database %s holds %s, its staging collection %s and the set-aside %s at "
+                    "once, which no step of a restore leaves; something else wrote there. "
+                    "Keep the collection you want, drop the others and the journal entry in %s."
+                    % (db.name, target, staging, aside, JOURNAL)
+                )
+            if target in names and self.drop_target:
+                try:
+                    _rename(db, staging, target, drop_target=True)
+                    _fault("swapped_in", **info)
+                    self.method = "atomic"
+                    return "replaced"
+                except pymongo.errors.OperationFailure as exc:
+                    if exc.code not in DROP_TARGET_REFUSED and "dropTarget" not in str(exc):
+                        raise
+                    self.drop_target = False
+                    self.method = "journaled"
+            if target in names:
+                self._step(db, item, "aside")
+                _rename(db, target, aside)
+                _fault("aside", **info)
+                names.add(aside)
+            self._step(db, item, "swapping")
+            _rename(db, staging, target)
+            _fault("swapped_in", **info)
+        if aside in names:
+            if target in _collection_names(db):
+                self._step(db, item, "dropping")
+                db.drop_collection(aside)
+                _fault("dropped_aside", **info)
+                return "replaced"
+            # The staging collection is gone but the target too: put the old data back.
+            _rename(db, aside, target)
+            return "restored_previous"
+        return "replaced" if item.get("had_target") else "created"
+
+    def undo(self, db, item):
+        """Drop the staging collection and put a set-aside target back."""
+        target, staging, aside = item["target"], item["staging"], item["aside"]
+        names = _collection_names(db)
+        if staging in names:
+            db.drop_collection(staging)
+        if aside in names:
+            if target in names:
+                raise RestoreError(
+                    "Database %s holds both %s and the set-aside %s of an unfinished restore "
+                    "that was not committed; keep the one you want (the set-aside one holds the "
+                    "data from before the restore), drop the other and the journal entry in %s."
+                    % (db.name, target, aside, JOURNAL)
+                )
+            _rename(db, aside, target)
+        return "rolled_back"
+
+
+def _run_committed(client, run):
+    coordinator = run.get("coordinator") or ""
+    if coordinator:
+        doc = client[coordinator][JOURNAL].find_one({"_id": run["_id"]})
+        if doc is not None:
+            return doc.get("state") == "committed"
+    return run.get("state") == "committed"
+
+
+def pending_journals(client, databases=None):
+    """{database: [run documents]} of journals left by restores."""
+    found = {}
+    names = databases if databases is not None else client.list_database_names()
+    for name in names:
+        db = client[name]
+        if JOURNAL not in set(db.list_collection_names(filter={"name": JOURNAL})):
+            continue
+        runs = list(db[JOURNAL].find({"kind": "run"}))
+        items = list(db[JOURNAL].find({"kind": "item"}))
+        if runs or items:
+            found[name] = {"runs": runs, "items": items}
+    return found
+
+
+def recover(client, check_mode=False, drop_target=True):
+    """Finish committed and roll back uncommitted restores whose run died.
+
+    Returns a list of {database, run, action, collections} (action: rolled_forward,
+    rolled_back, in_progress, or with check_mode would_roll_forward / would_roll_back).
+    """
+    results = []
+    swapper = _Swapper(client, drop_target=drop_target)
+    pending = pending_journals(client)
+    # Participants before coordinators: a coordinator's run document is the commit record.
+    order = sorted(
+        pending.items(),
+        key=lambda kv: any(r.get("coordinator") == kv[0] for r in kv[1]["runs"]),
+    )
+    for dbname, found in order:
+        db = client[dbname]
+        runs = {r["run"]: r for r in found["runs"]}
+        by_run = {}
+        for item in found["items"]:
+            by_run.setdefault(item.get("run"), []).append(item)
+        for run_id in sorted(set(runs) | set(by_run), key=str):
+            run = runs.get(run_id) or {"_id": "run-%s" % run_id, "run": run_id}
+            items = sorted(by_run.get(run_id, []), key=lambda i: i.get("n", 0))
+            collections = [i["target"] for i in items]
+            if run_id in runs and _alive(run):
+                results.append(_recovery(dbname, run_id, "in_progress", collections))
+                continue
+            committed = _run_committed(client, run)
+            if check_mode:
+                action = "would_roll_forward" if committed else "would_roll_back"
+                results.append(_recovery(dbname, run_id, action, collections))
+                continue
+            for item in items:
+                if committed:
+                    swapper.finish(db, item)
+                else:
+                    swapper.undo(db, item)
+                db[JOURNAL].delete_one({"_id": item["_id"]})
+            db[JOURNAL].delete_one({"_id": run["_id"]})
+            action = "rolled_forward" if committed else "rolled_back"
+            results.append(_recovery(dbname, run_id, action, collections))
+        if not check_mode and db[JOURNAL].estimated_document_count() == 0:
+            db.drop_collection(JOURNAL)
+    return results
+
+
+def _recovery(db, run, action, collections):
+    return {"database": db, "run": run, "action": action, "collections": collections}
+
+
+# --- planning -----------------------------------------------------------------------------------
+
+
+def _index_specs(indexes):
+    """Index documents to create: without _id_ and without descriptive fields."""
+    specs = []
+    for index in indexes:
+        if index.get("name") == "_id_":
+            continue
+        spec = SON()
+        for key, value in index.items():
+            if key not in _INDEX_NOISE:
+                spec[key] = value
+        specs.append(spec)
+    return specs
+
+
+def _index_signature(indexes):
+    signature = {}
+    for index in indexes:
+        spec = {k: v for k, v in index.items() if k not in _INDEX_NOISE}
+        spec["key"] = list(dict(index.get("key") or {}).items())
+        signature[index.get("name")] = spec
+    return signature
+
+
+def _raw_sha256(collection):
+    import hashlib
+
+    sha = hashlib.sha256()
+    count = 0
+    for batch in collection.find_raw_batches():
+        sha.update(batch)
+        count += len(split_documents(batch, "collection %s" % collection.full_name))
+    return count, sha.hexdigest()
+
+
+def _check_target(namespace, source, flavor):
+    if "." not in namespace:
+        raise RestoreError(
+            "Namespace %s (from %s) has no database part; ns_to must give db.collection "
+            "(for example dev.*)." % (namespace, source)
+        )
+    db, coll = namespace.split(".", 1)
+    forbidden = set('/\\. "$*<>:|?\x00')
+    if not db or set(db) & forbidden or len(db.encode("utf-8")) > 63:
+        raise RestoreError(
+            "Target database %r (from %s) is not a valid MongoDB database name; fix `ns_to`."
+            % (db, source)
+        )
+    if not coll or "$" in coll or "\x00" in coll or coll.startswith("system."):
+        raise RestoreError(
+            "Target collection %r (from %s) is not a valid collection name; fix `ns_to`."
+            % (coll, source)
+        )
+    if coll.startswith(RESERVED_PREFIX):
+        raise RestoreError(
+            "Target collection %r (from %s) starts with %s, which the restore reserves for its "
+            "own collections; rename it with ns_from/ns_to." % (coll, source, RESERVED_PREFIX)
+        )
+    if flavor == "ferretdb" and "." in coll:
+        raise RestoreError(
+            "Target collection %r (from %s) contains a dot, which FerretDB does not allow in "
+            "collection names; rename it with ns_from/ns_to." % (coll, source)
+        )
+    return db, coll
+
+
+class _Item:
+    def __init__(self, entry, db, coll):
+        self.entry = entry
+        self.db = db
+        self.coll = coll
+        self.action = None
+        self.previous = None
+        self.inserted = 0
+        self.duplicates = 0
+        self.staging = None
+        self.aside = None
+        self.journal_id = None
+        self.indexes = [i.get("name") for i in entry.indexes if i.get("name")]
+
+    def as_dict(self):
+        return {
+            "source": self.entry.namespace,
+            "namespace": "%s.%s" % (self.db, self.coll),
+            "database": self.db,
+            "collection": self.coll,
+            "action": self.action,
+            "documents": self.entry.documents,
+            "previous_documents": self.previous,
+            "inserted": self.inserted,
+            "duplicates_skipped": self.duplicates,
+            "indexes": self.indexes,
+        }
+
+
+def plan(
+    client,
+    inventory,
+    restore_mode="drop",
+    ns_include=None,
+    ns_exclude=None,
+    ns_from=None,
+    ns_to=None,
+    force=False,
+    flavor="mongodb",
+):
+    """The items to restore, each with its action; reads the targets, writes nothing."""
+    include = NamespaceMatcher(ns_include or ["*"], "ns_include")
+    exclude = NamespaceMatcher(ns_exclude or [], "ns_exclude")
+    rename = NamespaceRenamer(ns_from, ns_to)
+    items = []
+    skipped = []
+    targets = {}
+    for entry in inventory.collections:
+        source = entry.namespace
+        if not include(source) or exclude(source):
+            skipped.append({"source": source, "reason": "not included"})
+            continue
+        db, coll = _check_target(rename(source), source, flavor)
+        key = (db, coll)
+        if key in targets:
+            raise RestoreError(
+                "Both %s and %s would be restored into %s.%s; change ns_from/ns_to or "
+                "ns_exclude so that each target gets one source." % (targets[key], source, db, coll)
+            )
+        targets[key] = source
+        items.append(_Item(entry, db, coll))
+    names_by_db = {}
+    for item in items:
+        names = names_by_db.get(item.db)
+        if names is None:
+            names = names_by_db[item.db] = _collection_names(client[item.db])
+        target = client[item.db][item.coll]
+        if item.coll not in names:
+            item.action = "create"
+            continue
+        item.previous = target.count_documents({})
+        if restore_mode == "merge":
+            item.action = "merge"
+            continue
+        item.action = "replace"
+        if not force and item.previous == item.entry.documents:
+            current = _index_signature(list(target.list_indexes()))
+            wanted = _index_signature(item.entry.indexes)
+            if "_id_" not in wanted and "_id_" in current:
+                wanted["_id_"] = current["_id_"]
+            if current == wanted and _raw_sha256(target) == (
+                item.entry.documents,
+                item.entry.sha256,
+            ):
+                item.action = "unchanged"
+    return items, skipped
+
+
+# --- the restore --------------------------------------------------------------------------------
+
+
+class _Loader:
+    """Inserts raw documents into the staging collections, batch by batch."""
+
+    def __init__(self, client, restore_mode):
+        self.client = client
+        self.merge = restore_mode == "merge"
+
+    def insert(self, item, chunk, offsets):
+        if not offsets:
+            return
+        docs = raw_documents(chunk, offsets)
+        coll = self.client[item.db][item.staging]
+        try:
+            coll.insert_many(docs, ordered=not self.merge)
+            # insert_many reports no ids for raw documents: all of them went in.
+            item.inserted += len(docs)
+        except pymongo.errors.BulkWriteError as exc:
+            details = exc.details or {}
+            errors = details.get("writeErrors", [])
+            item.inserted += details.get("nInserted", 0)
+            others = [e for e in errors if e.get("code") != DUPLICATE_KEY]
+            if others or not self.merge:
+                first = (others or errors or [{}])[0]
+                raise RestoreError(
+                    "MongoDB refused a document of %s while restoring it into %s.%s: %s (code "
+                    "%s); the restore was undone and nothing was replaced. If the server is "
+                    "FerretDB, it does not store Decimal128, MinKey, MaxKey, JavaScript code, NaN, "
+                    "arrays inside arrays or $-prefixed keys: restore into MongoDB instead."
+                    % (
+                        item.entry.namespace,
+                        item.db,
+                        item.coll,
+                        first.get("errmsg", "unknown error"),
+                        first.get("code"),
+                    )
+                ) from exc
+            item.duplicates += len(errors)
+        except pymongo.errors.ConnectionFailure as exc:
+            raise RestoreError(
+                "The server closed the connection while storing documents of %s into %s.%s "
+                "(%s); nothing was replaced, and what was staged is dropped now or, if the "
+                "server is down, by the next run. FerretDB closes the connection on documents "
+                "it cannot store (Decimal128, MinKey, MaxKey, JavaScript code, NaN, arrays "
+                "inside arrays, $-prefixed keys): restore such data into MongoDB instead; "
+                "otherwise check that the server is up and run the restore again."
+                % (item.entry.namespace, item.db, item.coll, str(exc).split(" (configured")[0])
+            ) from exc
+
+    def copy_existing(self, item):
+        """Merge mode: the staging collection starts as a copy of the target."""
+        source = self.client[item.db][item.coll]
+        for batch in source.find_raw_batches():
+            docs = raw_documents(batch, split_documents(batch, "collection %s" % source.full_name))
+            self.client[item.db][item.staging].insert_many(docs, ordered=True)
+
+
+def _create_staging(client, item, restore_mode):
+    db = client[item.db]
+    if restore_mode == "merge" and item.action == "merge":
+        info = next(iter(db.list_collections(filter={"name": item.coll})), {}) or {}
+        options = dict(info.get("options") or {})
+    else:
+        options = item.entry.options
+    command = SON([("create", item.staging)])
+    for key, value in options.items():
+        if key not in _OPTION_NOISE:
+            command[key] = value
+    try:
+        db.command(command)
+    except pymongo.errors.OperationFailure as exc:
+        raise RestoreError(
+            "MongoDB refused to create a collection for %s with the dump's options %s (%s); "
+            "the restore was undone and nothing was replaced. Remove the options the server "
+            "does not support from %s, or restore into a server that has them."
+            % (item.entry.namespace, sorted(options), _errmsg(exc), item.entry.metadata_path)
+        ) from exc
+
+
+def _create_indexes(client, item, indexes):
+    specs = _index_specs(indexes)
+    if not specs:
+        return
+    try:
+        client[item.db].command(SON([("createIndexes", item.staging), ("indexes", specs)]))
+    except pymongo.errors.OperationFailure as exc:
+        raise RestoreError(
+            "MongoDB refused the indexes of %s (%s); the restore was undone and nothing was "
+            "replaced. Fix the index definitions in the dump's metadata, or restore into a "
+            "server that supports them." % (item.entry.namespace, _errmsg(exc))
+        ) from exc
+
+
+def _errmsg(exc):
+    details = getattr(exc, "details", None) or {}
+    return details.get("errmsg") or str(exc).split(", full error:")[0]
+
+
+def restore(
+    client,
+    src,
+    restore_mode="drop",
+    ns_include=None,
+    ns_exclude=None,
+    ns_from=None,
+    ns_to=None,
+    force=False,
+    check_mode=False,
+    capabilities=None,
+):
+    """Verify ``src``, then restore it; returns the result dictionary of the module."""
+    capabilities = capabilities or {}
+    flavor = capabilities.get("flavor", "mongodb")
+    drop_target = capabilities.get("rename_drop_target", True)
+
+    recovered = recover(client, check_mode=check_mode, drop_target=drop_target)
+
+    source = open_source(src)
+    inventory = source.scan()  # verifies everything; raises ArchiveError before any write
+    items, skipped = plan(
+        client,
+        inventory,
+        restore_mode=restore_mode,
+        ns_include=ns_include,
+        ns_exclude=ns_exclude,
+        ns_from=ns_from,
+        ns_to=ns_to,
+        force=force,
+        flavor=flavor,
+    )
+    if not items:
+        raise RestoreError(
+            "%s holds no collection to restore%s; check `src`, `ns_include` and `ns_exclude`."
+            % (src, " after ns_include/ns_exclude" if skipped else "")
+        )
+    work = [i for i in items if i.action != "unchanged"]
+    result = {
+        "changed": bool(work) or any(r["action"] != "in_progress" for r in recovered),
+        "source": inventory.as_dict(),
+        "collections": [i.as_dict() for i in items],
+        "skipped": skipped
+        + [{"source": s["path"], "reason": s["reason"]} for s in inventory.skipped],
+        "recovered": recovered,
+        "swap_method": None,
+        "documents": sum(i.entry.documents for i in work),
+    }
+    if check_mode or not work:
+        return result
+
+    swapper = _Swapper(client, drop_target=drop_target)
+    run_id = uuid.uuid4().hex[:16]
+    token = uuid.uuid4().hex
+    _ACTIVE_RUNS.add(token)
+    try:
+        _execute(client, source, work, restore_mode, swapper, run_id, token)
+    finally:
+        _ACTIVE_RUNS.discard(token)
+    result["collections"] = [i.as_dict() for i in items]
+    result["swap_method"] = swapper.method
+    result["changed"] = any(i.action != "unchanged" for i in items) or any(
+        r["action"] != "in_progress" for r in recovered
+    )
+    return result
+
+
+def _execute(client, source, work, restore_mode, swapper, run_id, token):
+    dbs = []
+    for item in work:
+        if item.db not in dbs:
+            dbs.append(item.db)
+    coordinator = dbs[0]
+    run_doc_id = "run-%s" % run_id
+    committed = False
+    try:
+        for dbname in dbs:
+            client[dbname][JOURNAL].insert_one(
+                {
+                    "_id": run_doc_id,
+                    "kind": "run",
+                    "run": run_id,
+                    "state": "loading",
+                    "coordinator": coordinator,
+                    "databases": dbs,
+                    "host": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "token": token,
+                    "started": _now(),
+                }
+            )
+        for n, item in enumerate(work):
+            item.staging = "%sstaging_%s_%d" % (RESERVED_PREFIX, run_id, n)
+            item.aside = "%saside_%s_%d" % (RESERVED_PREFIX, run_id, n)
+            item.journal_id = "item-%s-%d" % (run_id, n)
+            client[item.db][JOURNAL].insert_one(
+                {
+                    "_id": item.journal_id,
+                    "kind": "item",
+                    "run": run_id,
+                    "n": n,
+                    "target": item.coll,
+                    "staging": item.staging,
+                    "aside": item.aside,
+                    "mode": restore_mode,
+                    "had_target": item.action in ("replace", "merge"),
+                    "state": "loading",
+                    "at": _now(),
+                }
+            )
+            _create_staging(client, item, restore_mode)
+
+        loader = _Loader(client, restore_mode)
+        for item in work:
+            if item.action == "merge":
+                loader.copy_existing(item)
+                current = list(client[item.db][item.coll].list_indexes())
+                names = {i.get("name") for i in current}
+                _create_indexes(
+                    client,
+                    item,
+                    current + [i for i in item.entry.indexes if i.get("name") not in names],
+                )
+                item.indexes = sorted(names | set(item.indexes))
+        by_entry = {id(i.entry): i for i in work}
+        chunks = source.iter_chunks([i.entry for i in work])
+        for entry, chunk, offsets in prefetch(chunks):
+            loader.insert(by_entry[id(entry)], chunk, offsets)
+        for item in work:
+            expected = item.entry.documents
+            got = item.inserted + item.duplicates
+            if got != expected:
+                raise RestoreError(
+                    "%s.%s received %d of the %d documents of %s; the restore was undone and "
+                    "nothing was replaced."
+                    % (item.db, item.coll, got, expected, item.entry.namespace)
+                )
+            if item.action != "merge":
+                _create_indexes(client, item, item.entry.indexes)
+            client[item.db][JOURNAL].update_one(
+                {"_id": item.journal_id}, {"$set": {"state": "staged", "at": _now()}}
+            )
+            _fault("staged", database=item.db, collection=item.coll)
+
+        # Merge that added nothing: nothing to swap.
+        for item in list(work):
+            if item.action == "merge" and item.inserted == 0 and not _new_indexes(client, item):
+                item.action = "unchanged"
+
+        # The commit point: from here on the restore is finished, never undone.
+        client[coordinator][JOURNAL].update_one(
+            {"_id": run_doc_id}, {"$set": {"state": "committed", "committed": _now()}}
+        )
+        committed = True
+        _fault("committed", database=coordinator)
+    except Exception:
+        if not committed:
+            _undo(client, work, dbs, run_doc_id)
+        raise
+
+    for dbname in dbs:
+        if dbname != coordinator:
+            client[dbname][JOURNAL].update_one(
+                {"_id": run_doc_id}, {"$set": {"state": "committed"}}
+            )
+    try:
+        for item in work:
+            db = client[item.db]
+            journal = db[JOURNAL].find_one({"_id": item.journal_id})
+            if item.action == "unchanged":
+                db.drop_collection(item.staging)
+            else:
+                swapper.finish(db, journal)
+                item.action = {"create": "created", "replace": "replaced", "merge": "merged"}[
+                    item.action
+                ]
+            db[JOURNAL].delete_one({"_id": item.journal_id})
+        for dbname in sorted(dbs, key=lambda d: d == coordinator):
+            db = client[dbname]
+            db[JOURNAL].delete_one({"_id": run_doc_id})
+            if db[JOURNAL].estimated_document_count() == 0:
+                db.drop_collection(JOURNAL)
+    except pymongo.errors.PyMongoError as exc:
+        raise RestoreError(
+            "The restore was committed but swapping the collections in stopped (%s); nothing "
+            "is lost, the journal in %s records where it stopped: run the restore again, or "
+            "with recover: true, to finish it." % (_errmsg(exc), JOURNAL)
+        ) from exc
+
+
+def _new_indexes(client, item):
+    target = {i.get("name") for i in client[item.db][item.coll].list_indexes()}
+    staged = {i.get("name") for i in client[item.db][item.staging].list_indexes()}
+    return bool(staged - target)
+
+
+def _undo(client, work, dbs, run_doc_id):
+    """Before the commit: drop what the run staged and forget it (best effort; what cannot be
+    done now stays in the journal for the next run)."""
+    try:
+        for item in work:
+            if item.staging is None:
+                continue
+            db = client[item.db]
+            db.drop_collection(item.staging)
+            db[JOURNAL].delete_one({"_id": item.journal_id})
+        for dbname in dbs:
+            db = client[dbname]
+            db[JOURNAL].delete_one({"_id": run_doc_id})
+            if db[JOURNAL].estimated_document_count() == 0:
+                db.drop_collection(JOURNAL)
+    except pymongo.errors.PyMongoError:
+        pass
+
+
+__all__ = [
+    "ArchiveError",
+    "FAULT_HOOK",
+    "JOURNAL",
+    "NamespaceMatcher",
+    "NamespaceRenamer",
+    "RestoreError",
+    "pending_journals",
+    "plan",
+    "recover",
+    "restore",
+]
