@@ -1,5 +1,9 @@
 """The collection's metadata and every role's interface agree with each other."""
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,3 +68,23 @@ def test_role_defaults_are_exactly_its_documented_options(role: Path):
     for name, option in spec["options"].items():
         assert name.startswith(role.name + "_"), f"{name} lacks the {role.name}_ prefix"
         assert option.get("description"), f"{name} has no description"
+
+
+def test_example_inventory_has_a_group_per_platform_with_its_settings():
+    bin_dir = Path(sys.executable).parent
+    listing = subprocess.run(
+        [str(bin_dir / "ansible-inventory"), "-i", str(REPO / "inventories/examples"), "--list"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg")),
+    )
+    inventory = json.loads(listing.stdout)
+    assert {"macos", "linux", "wsl2", "remote"} <= set(inventory["all"]["children"])
+    hostvars = inventory["_meta"]["hostvars"]
+    mac = hostvars[inventory["macos"]["hosts"][0]]
+    assert mac["docker_macos_runtime"] in {"colima", "desktop"}
+    remote = hostvars[inventory["remote"]["hosts"][0]]
+    assert remote["devtools_git_protocol"] == "ssh"
+    assert remote["devtools_quick"] is True
