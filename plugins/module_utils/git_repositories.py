@@ -54,6 +54,13 @@ MASK = "********"
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s]+)@")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
+# Lines git adds after the real reason of a failed clone or fetch.
+_BOILERPLATE = re.compile(
+    r"^(fatal: Could not read from remote repository\.|Please make sure you have the correct "
+    r"access rights|and the repository exists\.)",
+    re.IGNORECASE,
+)
+
 FIX_REMOTE = "check the URL, your SSH key or credentials, and the network, then rerun"
 
 
@@ -68,8 +75,15 @@ class GitError(Exception):
         self.git_args = list(args)
         self.returncode = returncode
         self.stderr = stderr or ""
-        lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
+        lines = [
+            line.strip()
+            for line in self.stderr.splitlines()
+            if line.strip() and not _BOILERPLATE.match(line.strip())
+        ]
         self.line = lines[-1] if lines else "git exited with %s" % returncode
+        for prefix in ("fatal: ", "error: "):
+            if self.line.startswith(prefix):
+                self.line = self.line[len(prefix) :]
         super().__init__(self.line)
 
 
@@ -558,8 +572,8 @@ class _Sync:
 def sync_repositories(repositories, dest, update="ff-only", parallel=4, check_mode=False, git=None):
     """Clone or update every repository into dest/<name>, ``parallel`` at a time.
 
-    Returns {changed, repositories: [entry, ...] in the order given, summary: {status: count},
-    failed: [names]}. Raises InputError on bad input; git failures are entries, not exceptions.
+    Returns {changed, repositories: [entry, ...] in the order given, summary: {status: count}}.
+    Raises InputError on bad input; git failures are entries, not exceptions.
     """
     repositories = normalize_repositories(repositories)
     if update not in UPDATE_MODES:
@@ -584,5 +598,4 @@ def sync_repositories(repositories, dest, update="ff-only", parallel=4, check_mo
             )
         )
     summary, changed = summarize(entries)
-    failed = [entry["name"] for entry in entries if entry["status"] == "failed"]
-    return dict(changed=changed, repositories=entries, summary=summary, failed=failed)
+    return dict(changed=changed, repositories=entries, summary=summary)
