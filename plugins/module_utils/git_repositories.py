@@ -432,7 +432,9 @@ class _Sync:
         path = self.path
         head = self.git.try_out(["rev-parse", "--verify", "--quiet", "HEAD"], path)
         self.entry["before"] = head
-        changes = self.git.out(["status", "--porcelain", "--untracked-files=normal"], path)
+        # --no-optional-locks: status must not refresh (write) the index, in check mode above all.
+        status = ["--no-optional-locks", "status", "--porcelain", "--untracked-files=normal"]
+        changes = self.git.out(status, path)
         if changes:
             lines = changes.splitlines()
             return self.done(
