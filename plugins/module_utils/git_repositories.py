@@ -288,7 +288,7 @@ class Git:
             raise GitError(args, -1, "cannot run %s: %s" % (self.executable, exc)) from exc
         if check and done.returncode != 0:
             raise GitError(args, done.returncode, done.stderr)
-        return done.returncode, done.stdout.strip(), done.stderr
+        return done.returncode, done.stdout.rstrip(), done.stderr
 
     def out(self, args, cwd=None):
         return self.run(args, cwd=cwd)[1]
@@ -314,7 +314,7 @@ def _remote_commit(listing, ref):
     for name in (ref + "^{}", ref):
         if name in refs:
             return refs[name]
-    if ref in ("HEAD",):
+    if ref == "HEAD":
         return None
     for prefix in ("refs/heads/", "refs/tags/"):
         for name in (prefix + ref + "^{}", prefix + ref):
@@ -448,8 +448,10 @@ class _Sync:
             return self.done(
                 "unchanged", "Present; update is none: not fetched.", before=head, after=head
             )
+        if head is None:
+            return self.done("unchanged", "Has no commit yet: nothing to fast-forward.")
         branch = self.git.try_out(["symbolic-ref", "--quiet", "--short", "HEAD"], path)
-        if not branch or head is None:
+        if not branch:
             return self.done(
                 "unchanged",
                 "HEAD is detached (a tag or a commit): nothing to fast-forward.",

@@ -139,6 +139,8 @@ def test_a_dirty_clone_is_left_alone_and_reported(workspace, remotes):
         entry = by_name(result)[name]
         assert entry["status"] == "dirty", entry
         assert "Commit or stash" in entry["msg"]
+    assert "(README.md)" in by_name(result)["alpha-service"]["msg"]
+    assert "(notes.txt)" in by_name(result)["gamma-service"]["msg"]
     assert (clone / "README.md").read_text() == "my work in progress\n"
     assert (workspace / "gamma-service" / "notes.txt").read_text() == "untracked, but mine\n"
     assert gf.head(clone) == before
