@@ -322,3 +322,35 @@ def ensure_tools(
         "failed": failed,
         "diff": {"before": "".join(before), "after": "".join(after)},
     }
+
+
+def preview_without_go(tools: list[dict], gobin: str | None, why: str) -> dict:
+    """Check mode on a machine with no Go yet (go_toolchain would install it): every tool
+    would be installed, since there is nothing to build them with or to have built them."""
+    gobin = gobin or os.path.expanduser("~/go/bin")
+    results = [
+        {
+            "name": tool["name"],
+            "package": tool["package"],
+            "version": tool["version"],
+            "tags": tool["tags"],
+            "path": os.path.join(gobin, tool["name"]),
+            "status": "installed",
+            "reason": why,
+            "previous_package": None,
+            "previous_version": None,
+        }
+        for tool in tools
+    ]
+    return {
+        "changed": bool(results),
+        "gobin": gobin,
+        "go": None,
+        "go_version": None,
+        "tools": results,
+        "installed": [r["name"] for r in results],
+        "upgraded": [],
+        "unchanged": [],
+        "failed": [],
+        "diff": {"before": "", "after": "".join(describe(t) for t in tools)},
+    }

@@ -33,7 +33,9 @@ attributes:
   check_mode:
     support: full
     details: Reads the installed binaries with C(go version -m) and reports what would be
-      installed or upgraded; runs no C(go install).
+      installed or upgraded; runs no C(go install). With no go binary yet (a check run
+      before the go_toolchain role has installed one), reports every tool as to be
+      installed, with a warning.
   diff_mode:
     support: full
     details: Shows each tool's package and version before and after.
@@ -153,12 +155,12 @@ gobin:
   type: str
   sample: /home/dev/go/bin
 go:
-  description: The go binary that was used.
+  description: The go binary that was used (null in a check run with no go yet).
   returned: always
   type: str
   sample: /usr/local/bin/go
 go_version:
-  description: Its version, as C(go env GOVERSION) says.
+  description: Its version, as C(go env GOVERSION) says (null with no go).
   returned: always
   type: str
   sample: go1.26.8
@@ -258,6 +260,7 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_install import
     ensure_tools,
     find_go,
     normalize_tools,
+    preview_without_go,
 )
 
 
@@ -286,9 +289,21 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
         tools = normalize_tools(module.params["tools"])
-        installer = GoInstaller(find_go(module.params["go"]), module.params["environment"])
-        gobin = module.params["gobin"] or installer.default_gobin()
-        result = ensure_tools(installer, tools, gobin, check_mode=module.check_mode)
+        try:
+            go = find_go(module.params["go"])
+        except GoInstallError as exc:
+            if not module.check_mode:
+                raise
+            # A check run before Go is installed (go_toolchain in check mode installs
+            # nothing): say that every tool would be built, instead of failing.
+            module.warn(f"{exc} In check mode, every tool is reported as to be installed.")
+            go = None
+        if go is None:
+            result = preview_without_go(tools, module.params["gobin"], "no go binary yet")
+        else:
+            installer = GoInstaller(go, module.params["environment"])
+            gobin = module.params["gobin"] or installer.default_gobin()
+            result = ensure_tools(installer, tools, gobin, check_mode=module.check_mode)
     except GoInstallError as exc:
         module.fail_json(msg=str(exc))
     if not module._diff:
