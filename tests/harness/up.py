@@ -93,19 +93,23 @@ def ensure_docker() -> None:
     )
 
 
-def ensure_local_images(state: Path) -> dict:
+def ensure_local_images(state: Path, suite: str = "bookworm", build: tuple = ()) -> dict:
+    """Every local image of Debian `suite` (only those of `build` when given)."""
     started = time.monotonic()
-    report_file = state / "local-images.json"
-    ansible_playbook("playbooks/local_images.yml", "-e", f"local_images_report_file={report_file}")
+    report_file = state / f"local-images-{suite}.json"
+    extra = {"local_images_report_file": str(report_file), "local_images_debian_suite": suite}
+    if build:
+        extra["local_images_build"] = list(build)
+    ansible_playbook("playbooks/local_images.yml", "-e", json.dumps(extra))
     images = json.loads(report_file.read_text())
     for image in images["images"]:
         print(
             f"harness: image {image['image']:<38} {image['status']:<9} {image['seconds']:6.1f}s",
             flush=True,
         )
-    for name, why in images["unavailable"].items():
+    for name, why in images["unavailable"].items() if not build else ():
         print(f"harness: image {name:<38} {'missing':<9} {'':>7}  {why}", flush=True)
-    report("local images (whole role run)", "done", started)
+    report(f"local images of {suite} (whole role run)", "done", started)
     return images
 
 
@@ -187,6 +191,9 @@ def main() -> int:
     try:
         ensure_docker()
         images = ensure_local_images(state)
+        # Molecule's second Debian release: only the base and python images.
+        trixie_images = ensure_local_images(state, "trixie", ("base", "python"))
+        images["images"] += trixie_images["images"]
         ferretdb = ensure_ferretdb(
             state, images["ferretdb_binary"], previous.get("ferretdb", {}), args.wipe_ferretdb
         )
