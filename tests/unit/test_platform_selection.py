@@ -1,0 +1,270 @@
+"""Per-OS choices of the prerequisites and kube_tools roles, proven on this Debian machine.
+
+macOS, Fedora and WSL2 cannot run here, so each test runs the real role in check mode on
+localhost with `ansible_facts` replaced by the platform's (an extra var wins over gathered
+facts, and the play gathers none), and reads what was chosen from the json callback.
+Nothing is installed: check mode, or a failure before the install.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+GB = 1024**3
+
+
+def facts(os_family: str, **overrides) -> dict:
+    """A platform's facts, as much of them as the roles read."""
+    platform = {
+        "Debian": {"distribution": "Debian", "distribution_version": "12", "pkg_mgr": "apt"},
+        "RedHat": {"distribution": "Fedora", "distribution_version": "41", "pkg_mgr": "dnf"},
+        "Darwin": {"distribution": "MacOSX", "distribution_version": "15.1", "pkg_mgr": "homebrew"},
+        "Archlinux": {"distribution": "Archlinux", "distribution_version": "", "pkg_mgr": "pacman"},
+        "Windows": {"distribution": "Microsoft Windows 11", "distribution_version": "10.0"},
+    }[os_family]
+    base = {
+        "os_family": os_family,
+        "system": {"Darwin": "Darwin", "Windows": "Win32NT"}.get(os_family, "Linux"),
+        "architecture": "x86_64",
+        "processor_vcpus": 8,
+        "memtotal_mb": 16000,
+        "mounts": [
+            {"mount": "/", "size_available": 100 * GB},
+            {"mount": "/home", "size_available": 50 * GB},
+        ],
+        "user_uid": 0 if os_family != "Darwin" else 501,
+        "user_id": "root" if os_family != "Darwin" else "dev",
+        "env": {"HOME": "/home/dev", "PATH": "/usr/local/bin:/usr/bin:/bin"},
+        **platform,
+    }
+    base.update(overrides)
+    return base
+
+
+def run_role(tmp_path: Path, role: str, platform_facts: dict, **role_vars) -> dict:
+    """Run the role in check mode with these facts; return the json callback's tasks."""
+    play = [
+        {
+            "name": "Run the role with a platform's facts.",
+            "hosts": "localhost",
+            "gather_facts": False,
+            "roles": [{"role": f"vhvcorp.devtools.{role}"}],
+        }
+    ]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    (tmp_path / "vars.json").write_text(json.dumps({"ansible_facts": platform_facts, **role_vars}))
+    proc = subprocess.run(
+        [
+            str(BIN / "ansible-playbook"),
+            "--check",
+            "-i",
+            str(REPO / "inventories/local/hosts.yml"),
+            "-e",
+            f"@{tmp_path / 'vars.json'}",
+            str(tmp_path / "play.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=dict(
+            os.environ,
+            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+            ANSIBLE_STDOUT_CALLBACK="json",
+            PATH=f"{BIN}:{os.environ['PATH']}",
+        ),
+        timeout=300,
+    )
+    assert proc.stdout.strip(), proc.stderr
+    report = json.loads(proc.stdout)
+    tasks = {}
+    for task in report["plays"][0]["tasks"]:
+        result = task["hosts"]["localhost"]
+        tasks.setdefault(task["task"]["name"], []).append(result)
+    return {"tasks": tasks, "rc": proc.returncode, "stats": report["stats"]["localhost"]}
+
+
+def ran(run: dict, name: str) -> dict:
+    """The result of the task with this name, which must have run (not been skipped)."""
+    assert name in run["tasks"], f"{name!r} not among {sorted(run['tasks'])}"
+    result = run["tasks"][name][-1]
+    assert not result.get("skipped"), f"{name!r} was skipped: {result}"
+    return result
+
+
+def skipped_or_absent(run: dict, name: str) -> bool:
+    return all(r.get("skipped") for r in run["tasks"].get(name, []))
+
+
+def failure(run: dict) -> str:
+    assert run["rc"] != 0 and run["stats"]["failures"] == 1, run["stats"]
+    (message,) = [r["msg"] for rs in run["tasks"].values() for r in rs if r.get("failed")]
+    return message
+
+
+PRE = "vhvcorp.devtools.prerequisites : "
+WORKFLOW_TOOLS = {
+    "git",
+    "make",
+    "jq",
+    "unzip",
+    "tar",
+    "gzip",
+    "ca-certificates",
+    "openssl",
+    "rsync",
+}
+
+
+def test_debian_installs_the_packages_with_apt(tmp_path):
+    run = run_role(tmp_path, "prerequisites", facts("Debian"))
+    assert run["rc"] == 0 and run["stats"]["failures"] == 0
+    assert ran(run, PRE + "Install the packages.")["include"] == "setup-Debian.yml"
+    apt = ran(run, PRE + "Install the packages with apt.")
+    args = apt["invocation"]["module_args"]
+    assert WORKFLOW_TOOLS | {"curl"} <= set(args["name"])
+    assert args["cache_valid_time"] == 86400
+    assert not any(name.endswith(("with dnf.", "with Homebrew.")) for name in run["tasks"])
+
+
+def test_redhat_installs_the_packages_with_dnf(tmp_path):
+    run = run_role(tmp_path, "prerequisites", facts("RedHat"))
+    assert ran(run, PRE + "Install the packages.")["include"] == "setup-RedHat.yml"
+    dnf = ran(run, PRE + "Install the packages with dnf.")
+    assert set(dnf["invocation"]["module_args"]["name"]) >= WORKFLOW_TOOLS
+    # This Debian machine has no dnf: the module was chosen and stopped there.
+    assert "dnf" in failure(run)
+    assert not any(name.endswith(("with apt.", "with Homebrew.")) for name in run["tasks"])
+
+
+def test_macos_without_homebrew_says_how_to_get_it(tmp_path):
+    run = run_role(tmp_path, "prerequisites", facts("Darwin"))
+    assert ran(run, PRE + "Install the packages.")["include"] == "setup-Darwin.yml"
+    assert failure(run) == (
+        "Homebrew is not installed on localhost: install it as https://brew.sh shows, then rerun."
+    )
+
+
+def test_macos_installs_with_homebrew_never_as_root(tmp_path):
+    # brew is looked for at the listed places; /usr/bin/env exists here, so the role
+    # gets as far as the Homebrew task, whose module then finds no brew in /usr/bin.
+    run = run_role(
+        tmp_path,
+        "prerequisites",
+        facts("Darwin"),
+        prerequisites_homebrew_candidates=["/usr/bin/env"],
+    )
+    brew = ran(run, PRE + "Install the packages with Homebrew.")
+    assert brew["action"] == "community.general.homebrew"
+    assert set(brew["invocation"]["module_args"]["name"]) == {"git", "jq"}
+    assert brew["invocation"]["module_args"]["path"] == "/usr/bin"
+    assert "brew" in failure(run)
+
+    as_root = run_role(tmp_path, "prerequisites", facts("Darwin", user_uid=0, user_id="root"))
+    assert failure(as_root).startswith("Homebrew refuses to run as root")
+    assert skipped_or_absent(as_root, PRE + "Install the packages with Homebrew.")
+
+
+@pytest.mark.parametrize("family", ["Archlinux", "Windows"])
+def test_an_unsupported_os_fails_at_once_with_what_to_do(tmp_path, family):
+    run = run_role(tmp_path, "prerequisites", facts(family))
+    message = failure(run)
+    assert message.startswith(
+        "The prerequisites role supports Debian, Ubuntu, Fedora, RHEL and macOS"
+    )
+    assert f"({family} family)" in message and "--skip-tags deps" in message
+    assert (
+        PRE + "Check the machine's CPUs, memory and free disk against the platform's needs."
+        not in run["tasks"]
+    )
+
+
+def resource_messages(run: dict) -> tuple[list, list]:
+    warned = [
+        r["msg"]
+        for r in run["tasks"].get(
+            PRE + "Warn when the machine is below the recommended figures.", []
+        )
+        if not r.get("skipped")
+    ]
+    failed = [r["msg"] for rs in run["tasks"].values() for r in rs if r.get("failed")]
+    return warned, failed
+
+
+def test_one_cpu_fails_with_the_figure_the_minimum_and_the_override(tmp_path):
+    run = run_role(tmp_path, "prerequisites", facts("Debian", processor_vcpus=1))
+    message = failure(run)
+    assert "1 CPUs (minimum 2, set by prerequisites_minimum_cpus; 4 recommended)" in message
+    assert "prerequisites_enforce_minimum: false" in message
+    assert skipped_or_absent(run, PRE + "Install the packages with apt.")
+
+
+def test_one_cpu_with_the_minimum_not_enforced_warns_and_carries_on(tmp_path):
+    run = run_role(
+        tmp_path,
+        "prerequisites",
+        facts("Debian", processor_vcpus=1),
+        prerequisites_enforce_minimum=False,
+    )
+    warned, failed = resource_messages(run)
+    assert not failed and run["rc"] == 0
+    assert len(warned) == 1 and "1 CPUs" in warned[0]
+    ran(run, PRE + "Install the packages with apt.")
+
+
+def test_two_cpus_warn_and_carry_on(tmp_path):
+    run = run_role(tmp_path, "prerequisites", facts("Debian", processor_vcpus=2))
+    warned, failed = resource_messages(run)
+    assert not failed and run["rc"] == 0
+    assert len(warned) == 1 and warned[0].startswith("WARNING: this machine has 2 CPUs (minimum 2")
+    ran(run, PRE + "Install the packages with apt.")
+
+
+def test_eight_cpus_and_plenty_of_everything_say_nothing(tmp_path):
+    run = run_role(tmp_path, "prerequisites", facts("Debian", processor_vcpus=8))
+    assert resource_messages(run) == ([], [])
+    figures = ran(run, PRE + "Measure the machine against the recommended and minimum figures.")
+    assert [f["status"] for f in figures["ansible_facts"]["prerequisites_figures"]] == ["ok"] * 3
+
+
+def test_memory_below_the_recommended_figure_warns(tmp_path):
+    run = run_role(tmp_path, "prerequisites", facts("Debian", memtotal_mb=3900))
+    warned, failed = resource_messages(run)
+    assert not failed and "3900 MB of memory" in warned[0]
+
+
+def test_free_disk_is_read_on_the_longest_mount_prefix_of_the_workspace(tmp_path):
+    mounts = [
+        {"mount": "/", "size_available": 100 * GB},
+        {"mount": "/srv", "size_available": 15 * GB},
+        {"mount": "/srv/data", "size_available": 5 * GB},
+        {"mount": "/srv/database", "size_available": 500 * GB},
+    ]
+    low = run_role(
+        tmp_path,
+        "prerequisites",
+        facts("Debian", mounts=mounts),
+        prerequisites_workspace_dir="/srv/data/dev/workspace",
+    )
+    message = failure(low)
+    assert "5.0 GB free on /srv/data, which holds /srv/data/dev/workspace" in message
+    assert "prerequisites_minimum_disk_gb" in message
+
+    # /srv/database is not a prefix of /srv/datab; /srv is.
+    warned = run_role(
+        tmp_path,
+        "prerequisites",
+        facts("Debian", mounts=mounts),
+        prerequisites_workspace_dir="/srv/datab/",
+    )
+    assert resource_messages(warned)[0] == [
+        "WARNING: this machine has 15.0 GB free on /srv, which holds /srv/datab/ (minimum 10 GB,"
+        " set by prerequisites_minimum_disk_gb; 20 GB recommended). The stack runs, but slowly"
+        " and not all of it at once: start only the services you work on."
+    ]
