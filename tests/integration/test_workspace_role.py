@@ -1,0 +1,232 @@
+"""The workspace role and the workspace_env module, run for real by ansible-playbook on
+this machine into a temporary workspace."""
+
+import base64
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import dotenv
+
+pytestmark = pytest.mark.integration
+
+BIN = Path(sys.executable).parent
+SECRETS = ("JWT_SECRET", "RABBITMQ_PASSWORD", "SMTP_PASSWORD", "GRAFANA_PASSWORD")
+
+# As setup.yml runs it: `-e jwt_secret=...` reaches workspace_jwt_secret.
+ROLE_PLAY = """\
+- name: Lay out the workspace.
+  hosts: localhost
+  connection: local
+  gather_facts: true
+  gather_subset: [min]
+  roles:
+    - role: vhvcorp.devtools.workspace
+      workspace_jwt_secret: "{{ jwt_secret | default('') }}"
+"""
+
+MODULE_PLAY = """\
+- name: Write a .env with the module alone.
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Write the .env.
+      vhvcorp.devtools.workspace_env:
+        path: "{{ env_path }}"
+        schema_path: "{{ schema_path }}"
+        services: []
+      register: env
+    - name: Save the result for the test.
+      ansible.builtin.copy:
+        content: "{{ env | to_json }}"
+        dest: "{{ env_path }}.result.json"
+        mode: "0600"
+      check_mode: false
+"""
+
+
+def run_play(repo_root, tmp_path, play, *args):
+    path = tmp_path / "play.yml"
+    path.write_text(play)
+    result = subprocess.run(
+        [str(BIN / "ansible-playbook"), str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=repo_root,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(repo_root / "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def recap(result) -> dict:
+    match = re.search(r"localhost\s+:\s+(.*)", result.stdout.split("PLAY RECAP")[-1])
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+
+def module_result(env: Path) -> dict:
+    return json.loads(Path(f"{env}.result.json").read_text())
+
+
+def env_values(workspace: Path) -> dict:
+    return dotenv.parse((workspace / ".env").read_text()).values()
+
+
+def assert_no_secret_in(result, values: dict):
+    output = result.stdout + result.stderr
+    for key in SECRETS:
+        assert values[key] and values[key] not in output, f"{key}'s value is in the output"
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    return tmp_path / "workspace" / "go-platform"
+
+
+def test_role_twice_keeps_secrets_and_user_edits_and_changes_nothing(
+    repo_root, tmp_path, workspace
+):
+    ws = ["-e", f"workspace_dir={workspace}"]
+    first = run_play(repo_root, tmp_path, ROLE_PLAY, *ws, "--diff")
+    values = env_values(workspace)
+    env = workspace / ".env"
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    assert env.stat().st_uid == os.getuid()
+    assert len(base64.b64decode(values["JWT_SECRET"], validate=True)) == 64
+    assert all(len(values[k]) >= 32 for k in SECRETS)
+    assert len({values[k] for k in SECRETS}) == len(SECRETS)
+    assert values["AUTH_SERVICE_URL"] == "auth-service:50051"  # from the catalog
+    assert values["ENVIRONMENT"] == "development"
+    assert_no_secret_in(first, values)
+    assert "JWT_SECRET=********" in first.stdout  # the diff shows the key, masked
+    for directory in ("backups/daily", "backups/weekly", "backups/monthly", "logs", ".vscode"):
+        assert (workspace / directory).is_dir(), directory
+    assert stat.S_IMODE((workspace / "backups").stat().st_mode) == 0o700
+
+    launch = json.loads((workspace / ".vscode/launch.json").read_text())
+    names = [c["name"] for c in launch["configurations"]]
+    assert names == [
+        "api-gateway",
+        "auth-service",
+        "user-service",
+        "tenant-service",
+        "notification-service",
+        "system-config-service",
+    ]
+    assert {c["envFile"] for c in launch["configurations"]} == {"${workspaceFolder}/.env"}
+    tasks = json.loads((workspace / ".vscode/tasks.json").read_text())["tasks"]
+    assert {"make start", "make stop", "make db-seed", "make test"} <= {t["label"] for t in tasks}
+    assert {t["options"]["cwd"] for t in tasks} == {str(repo_root.resolve())}
+    extensions = json.loads((workspace / ".vscode/extensions.json").read_text())
+    assert "golang.go" in extensions["recommendations"]
+    settings = json.loads((workspace / ".vscode/settings.json").read_text())
+    assert settings["go.testEnvFile"] == "${workspaceFolder}/.env"
+
+    unchanged = env.read_text()
+    second = run_play(repo_root, tmp_path, ROLE_PLAY, *ws, "-v", "--diff")
+    assert recap(second)["changed"] == 0, second.stdout
+    assert env.read_text() == unchanged
+    assert_no_secret_in(second, values)
+
+    # The user edits a value in the .env and customises a VS Code file.
+    edited = unchanged.replace("LOG_LEVEL=debug", "LOG_LEVEL=info  # quieter")
+    env.write_text(edited)
+    (workspace / ".vscode/settings.json").write_text('{"editor.fontSize": 15}\n')
+
+    third = run_play(repo_root, tmp_path, ROLE_PLAY, *ws, "-v", "--diff")
+    assert recap(third)["changed"] == 0, third.stdout
+    assert env.read_text() == edited
+    again = env_values(workspace)
+    assert again["LOG_LEVEL"] == "info"
+    assert {k: again[k] for k in SECRETS} == {k: values[k] for k in SECRETS}
+    assert_no_secret_in(third, values)
+    assert json.loads((workspace / ".vscode/settings.json").read_text()) == {"editor.fontSize": 15}
+
+
+def test_a_jwt_secret_given_on_the_command_line_replaces_the_generated_one(
+    repo_root, tmp_path, workspace
+):
+    ws = ["-e", f"workspace_dir={workspace}"]
+    run_play(repo_root, tmp_path, ROLE_PLAY, *ws)
+    generated = env_values(workspace)
+    given = "given-on-the-command-line-" + "k" * 40
+    third = run_play(repo_root, tmp_path, ROLE_PLAY, *ws, "-e", f"jwt_secret={given}", "-vvv")
+    values = env_values(workspace)
+    assert values["JWT_SECRET"] == given
+    assert recap(third)["changed"] == 1
+    assert given not in third.stdout + third.stderr
+    assert_no_secret_in(third, generated)
+    assert {k: values[k] for k in SECRETS[1:]} == {k: generated[k] for k in SECRETS[1:]}
+    fourth = run_play(repo_root, tmp_path, ROLE_PLAY, *ws, "-e", f"jwt_secret={given}")
+    assert recap(fourth)["changed"] == 0
+
+
+def test_check_mode_reports_what_it_would_write_and_writes_nothing(repo_root, tmp_path, workspace):
+    ws = ["-e", f"workspace_dir={workspace}"]
+    result = run_play(repo_root, tmp_path, ROLE_PLAY, *ws, "--check", "--diff")
+    assert recap(result)["changed"] >= 3
+    assert not workspace.exists()
+    assert "+JWT_SECRET=********" in result.stdout
+
+
+def test_the_module_narrows_a_wide_mode_and_reports_it(repo_root, tmp_path):
+    env = tmp_path / "module.env"
+    args = [
+        "-e",
+        f"env_path={env}",
+        "-e",
+        f"schema_path={repo_root / 'roles/workspace/files/env_schema.yml'}",
+    ]
+    run_play(repo_root, tmp_path, MODULE_PLAY, *args)
+    first = module_result(env)
+    assert first["changed"] and first["generated"] == list(SECRETS)
+    assert first["mode_fixed"] is False and "AUTH_SERVICE_URL" not in first["added"]
+    env.chmod(0o644)
+    before = env.read_text()
+
+    run_play(repo_root, tmp_path, MODULE_PLAY, *args, "--check")
+    checked = module_result(env)
+    assert checked["changed"] and checked["mode_fixed"]
+    assert stat.S_IMODE(env.stat().st_mode) == 0o644
+
+    run_play(repo_root, tmp_path, MODULE_PLAY, *args)
+    fixed = module_result(env)
+    assert fixed["changed"] and fixed["mode_fixed"] and fixed["added"] == []
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    assert env.read_text() == before
+    run_play(repo_root, tmp_path, MODULE_PLAY, *args)
+    rerun = module_result(env)
+    assert not rerun["changed"] and not rerun["mode_fixed"]
+
+
+def test_the_module_fails_on_a_bad_line_without_showing_it(repo_root, tmp_path):
+    env = tmp_path / "broken.env"
+    env.write_text("OK=1\nsecret-looking garbage line\n")
+    path = tmp_path / "play.yml"
+    path.write_text(MODULE_PLAY)
+    result = subprocess.run(
+        [
+            str(BIN / "ansible-playbook"),
+            str(path),
+            "-e",
+            f"env_path={env}",
+            "-e",
+            f"schema_path={repo_root / 'roles/workspace/files/env_schema.yml'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=repo_root,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(repo_root / "ansible.cfg")),
+    )
+    assert result.returncode != 0
+    assert "line 2 is not KEY=value" in result.stdout
+    assert "garbage" not in result.stdout + result.stderr
+    assert env.read_text() == "OK=1\nsecret-looking garbage line\n"
