@@ -268,3 +268,144 @@ def test_free_disk_is_read_on_the_longest_mount_prefix_of_the_workspace(tmp_path
         " set by prerequisites_minimum_disk_gb; 20 GB recommended). The stack runs, but slowly"
         " and not all of it at once: start only the services you work on."
     ]
+
+
+KT = "vhvcorp.devtools.kube_tools : "
+
+
+def report(run: dict) -> dict:
+    """kube_tools_report, by tool."""
+    (result,) = [
+        r for r in run["tasks"][KT + "Record what became of the tool."] if r.get("ansible_facts")
+    ][-1:]
+    return {entry["tool"]: entry for entry in result["ansible_facts"]["kube_tools_report"]}
+
+
+def test_kube_tools_on_macos_uses_homebrew_formulas_without_become(tmp_path):
+    # kubectl is on this machine; a minimum above it makes the role upgrade it, as it would
+    # an old Homebrew kubectl. There is no brew here, so each Homebrew task fails and the
+    # role reports the tool as not installed instead of failing the play.
+    run = run_role(
+        tmp_path,
+        "kube_tools",
+        facts("Darwin"),
+        kube_tools_min_versions={"kubectl": "99.0", "helm": "3.0"},
+    )
+    assert run["rc"] == 0, run["stats"]
+    brews = run["tasks"][KT + "Install the tool with Homebrew."]
+    args = [b["invocation"]["module_args"] for b in brews]
+    assert [(a["name"], a["state"]) for a in args] == [
+        (["kubernetes-cli"], "latest"),
+        (["helm"], "present"),
+    ]
+    assert all(b["action"] == "community.general.homebrew" for b in brews)
+    tools = report(run)
+    assert {t["method"] for t in tools.values()} == {"homebrew"}
+    assert tools["helm"]["status"] == "not installed"
+    assert (
+        'the homebrew method failed at "Install the tool with Homebrew."' in tools["helm"]["reason"]
+    )
+    assert "brew" in tools["helm"]["reason"]
+    warnings = [
+        item["msg"]
+        for r in run["tasks"][KT + "Say which tools could not be installed, and why."]
+        for item in r["results"]
+    ]
+    assert any(
+        w.startswith("WARNING: helm was not installed: the homebrew method") for w in warnings
+    )
+
+
+def test_kube_tools_default_on_debian_leaves_kubectl_and_would_build_helm_with_go(tmp_path):
+    run = run_role(tmp_path, "kube_tools", facts("Debian"))
+    assert run["rc"] == 0 and run["stats"]["changed"] == 0, run["stats"]
+    tools = report(run)
+    # This machine has a kubectl (1.32) above the minimum: left alone.
+    assert tools["kubectl"]["status"] == "present"
+    assert tools["kubectl"]["version"].startswith("1.")
+    assert tools["helm"] == {
+        "tool": "helm",
+        "method": "go",
+        "status": "would install",
+        "version": "",
+        "reason": "",
+    }
+    build = ran_or_skipped(run, KT + "Build the tool with go install.")
+    assert build["skipped"] and "check mode" in build["msg"]
+    assert not any("with Homebrew" in name or "release binary" in name for name in run["tasks"])
+
+
+def ran_or_skipped(run: dict, name: str) -> dict:
+    assert name in run["tasks"], f"{name!r} not among {sorted(run['tasks'])}"
+    return run["tasks"][name][-1]
+
+
+def test_kube_tools_reports_a_tool_the_distribution_does_not_package(tmp_path):
+    run = run_role(
+        tmp_path,
+        "kube_tools",
+        facts("Debian"),
+        kube_tools_tools=["kind"],
+        kube_tools_kind_method="package",
+    )
+    assert run["rc"] == 0
+    assert report(run)["kind"]["reason"] == (
+        "kind is not packaged for Debian; set kube_tools_kind_method to go or binary"
+    )
+    assert skipped_or_absent(run, KT + "Install the tool's package.")
+
+    required = run_role(
+        tmp_path,
+        "kube_tools",
+        facts("Debian"),
+        kube_tools_tools=["kind"],
+        kube_tools_kind_method="package",
+        kube_tools_required=True,
+    )
+    assert failure(required) == (
+        "kind could not be installed (see the warnings above); fix that, or set"
+        " kube_tools_required: false to carry on without it."
+    )
+
+
+def test_kube_tools_go_method_without_go_says_to_install_go(tmp_path):
+    run = run_role(
+        tmp_path,
+        "kube_tools",
+        facts("Debian"),
+        kube_tools_tools=["helm"],
+        kube_tools_go="/nonexistent/go",
+    )
+    assert run["rc"] == 0
+    reason = report(run)["helm"]["reason"]
+    assert "`/nonexistent/go` was not found" in reason and "install Go first" in reason
+
+
+def test_kube_tools_binary_method_reports_an_unreachable_release_host(tmp_path):
+    # get_url fetches the published sha256 even in check mode; dl.k8s.io is unreachable here.
+    run = run_role(
+        tmp_path,
+        "kube_tools",
+        facts("Debian"),
+        kube_tools_tools=["kubectl"],
+        kube_tools_kubectl_method="binary",
+        kube_tools_min_versions={"kubectl": "99.0"},
+    )
+    assert run["rc"] == 0 and run["stats"]["rescued"] == 1
+    reason = report(run)["kubectl"]["reason"]
+    assert reason.startswith("the binary method failed at \"Download the tool's release binary")
+    assert reason.endswith("(https://dl.k8s.io/release/v1.32.4/bin/linux/amd64/kubectl.sha256)")
+
+
+def test_kube_tools_refuses_go_for_kubectl_before_doing_anything(tmp_path):
+    run = run_role(tmp_path, "kube_tools", facts("Debian"), kube_tools_kubectl_method="go")
+    message = failure(run)
+    assert "kube_tools_kubectl_method" in message and "package, binary" in message
+
+
+def test_kube_tools_on_windows_fails_with_what_to_do(tmp_path):
+    run = run_role(tmp_path, "kube_tools", facts("Windows"))
+    assert failure(run) == (
+        "The kube_tools role supports Linux and macOS, and this host runs Win32NT: install"
+        " kubectl and helm yourself, then rerun with `--skip-tags kube`."
+    )
