@@ -19,7 +19,7 @@ description:
   - The secret is read from the workspace C(.env) (O(env_file), key O(secret_key)) or given
     in O(secret). It never appears in the result, messages or logs.
   - The token itself is returned in RV(token) - that is the point of the module - and it is
-    a credential for as long as it lives (O(expiry)); put C(no_log: true) on the task when
+    a credential for as long as it lives (O(expiry)); set C(no_log) on the task when
     its output goes to a shared log.
   - The issuer defaults to the C(.env)'s C(JWT_ISSUER), like the tokens the services accept.
     A C(.env) whose C(JWT_ALGORITHM) is not C(HS256) is refused.

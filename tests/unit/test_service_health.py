@@ -1,0 +1,139 @@
+"""Pure logic of service_health (plugins/module_utils/service_health.py) and its docs."""
+
+import importlib
+
+import pytest
+import yaml
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import service_health as sh
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.service_health import EndpointError
+
+
+def test_url_passwords_are_masked_and_other_urls_untouched():
+    assert sh.redact_url("http://ops:s3cret@127.0.0.1:8080/health") == (
+        "http://ops:********@127.0.0.1:8080/health"
+    )
+    assert sh.redact_url("http://127.0.0.1:8080/health?x=1") == "http://127.0.0.1:8080/health?x=1"
+    assert sh.url_password("https://a:b%40c@host/") == "b%40c"
+    assert sh.url_password("https://host/") is None
+
+
+def test_endpoints_take_module_defaults_and_keep_their_own():
+    endpoints = sh.make_endpoints(
+        [
+            {"name": "api", "url": "http://127.0.0.1:8080/health", "timeout": None},
+            {"name": "db", "kind": "tcp", "port": 27017, "interval": 1.0},
+            {"name": "auth", "kind": "grpc", "host": "::1", "port": 50051},
+        ],
+        timeout=3.0,
+        interval=0.5,
+    )
+    assert [(e.timeout, e.interval) for e in endpoints] == [(3.0, 0.5), (3.0, 1.0), (3.0, 0.5)]
+    assert [e.target for e in endpoints] == [
+        "http://127.0.0.1:8080/health",
+        "127.0.0.1:27017",
+        "[::1]:50051",
+    ]
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"name": "a", "kind": "http", "url": "127.0.0.1:80"}, "url '127.0.0.1:80' is not an http"),
+        ({"name": "a", "kind": "tcp"}, "port None is not a port from 1 to 65535"),
+        ({"name": "a", "kind": "grpc", "port": 70000}, "port 70000 is not a port"),
+        (
+            {"name": "a", "kind": "tcp", "port": 1, "url": "http://x/"},
+            "takes host and port, not url",
+        ),
+        ({"name": "a", "kind": "ftp", "port": 1}, "kind 'ftp' is not one of http, tcp, grpc"),
+        ({"name": "a", "url": "http://x/", "body_regex": "("}, "body_regex '(' is not a regular"),
+        ({"name": "a", "url": "http://x/", "status_codes": [42]}, "status code 42 is not"),
+        ({"name": "a", "kind": "tcp", "port": 1, "timeout": 0}, "must be more than 0 seconds"),
+        ({"name": "", "kind": "tcp", "port": 1}, "endpoints[0] has no name"),
+    ],
+)
+def test_bad_endpoints_are_named_and_quoted(spec, message):
+    with pytest.raises(EndpointError) as info:
+        sh.make_endpoints([spec])
+    assert message in str(info.value)
+
+
+def test_duplicate_names_are_refused():
+    with pytest.raises(
+        EndpointError, match="endpoints\\[1\\] \\(db\\): the name 'db' is used twice"
+    ):
+        sh.make_endpoints([{"name": "db", "kind": "tcp", "port": 1}] * 2)
+
+
+def test_a_password_in_a_bad_url_is_not_quoted():
+    with pytest.raises(EndpointError) as info:
+        sh.make_endpoints([{"name": "a", "url": "ftp://u:hunter2@h/"}])
+    assert "hunter2" not in str(info.value)
+
+
+def test_grpc_health_messages_encode_and_decode():
+    assert sh.grpc_request("") == b""
+    assert sh.grpc_request("auth.v1.AuthService") == b"\x0a\x13auth.v1.AuthService"
+    assert sh.grpc_request("x" * 200)[:3] == b"\x0a\xc8\x01"
+    assert sh.grpc_status(b"\x08\x01") == "SERVING"
+    assert sh.grpc_status(b"\x08\x02") == "NOT_SERVING"
+    assert sh.grpc_status(b"") == "UNKNOWN"  # proto3: a default enum is not written
+    assert sh.grpc_status(b"\x12\x02hi\x08\x03") == "SERVICE_UNKNOWN"  # unknown fields skipped
+    with pytest.raises(ValueError):
+        sh.grpc_status(b"\x08")
+
+
+def test_failure_message_names_each_unhealthy_endpoint_with_its_error():
+    outcome = {
+        "results": [
+            {
+                "name": "ok",
+                "kind": "tcp",
+                "target": "127.0.0.1:1",
+                "healthy": True,
+                "last_error": None,
+            },
+            {
+                "name": "auth-service",
+                "kind": "http",
+                "target": "http://127.0.0.1:8081/health",
+                "healthy": False,
+                "last_error": "HTTP 500, expected 200",
+            },
+            {
+                "name": "redis",
+                "kind": "tcp",
+                "target": "127.0.0.1:6379",
+                "healthy": False,
+                "last_error": None,
+            },
+        ]
+    }
+    assert sh.failure_message(outcome, 30) == (
+        "2 of 3 endpoints not healthy after 30s (deadline): auth-service (http "
+        "http://127.0.0.1:8081/health: HTTP 500, expected 200); redis (tcp 127.0.0.1:6379: "
+        "no answer)."
+    )
+    assert "at the first probe" in sh.failure_message(outcome, 30, once=True)
+
+
+def test_module_documents_its_argument_spec_and_returns():
+    module = importlib.import_module(
+        "ansible_collections.vhvcorp.devtools.plugins.modules.service_health"
+    )
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    spec = module.argument_spec()
+    assert set(doc["options"]) == set(spec)
+    for name, rules in spec.items():
+        assert doc["options"][name]["type"] == rules["type"], name
+        assert doc["options"][name].get("default") == rules.get("default"), name
+    suboptions = doc["options"]["endpoints"]["suboptions"]
+    assert set(suboptions) == set(spec["endpoints"]["options"])
+    for name, rules in spec["endpoints"]["options"].items():
+        assert suboptions[name]["type"] == rules["type"], name
+        assert suboptions[name].get("default") == rules.get("default"), name
+        assert suboptions[name].get("choices") == rules.get("choices"), name
+    returned = yaml.safe_load(module.RETURN)
+    assert set(returned["endpoints"]["contains"]) == set(sh.Result("n", "tcp", "t").as_dict())
+    assert set(returned) == {"healthy", "unhealthy", "elapsed_s", "endpoints"}
+    assert yaml.safe_load(module.EXAMPLES)
