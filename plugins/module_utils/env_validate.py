@@ -53,7 +53,8 @@ DEFAULT_PASSWORDS = (
 )
 _PASSWORD_NAME = re.compile(r"(PASSWORD|PASSWD|_PASS$|_PWD$)", re.I)
 _URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^:/@\s]*):([^@\s]*)@")
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)(?!\$\{)[^@\s]+@")
+# user:password@ anywhere in a value (even a malformed URL), unless it is a reference.
+_URL_PASSWORD = re.compile(r"([^:/@\s]*:)(?!\$\{)[^@\s/]+@")
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
 
