@@ -1,0 +1,155 @@
+"""Bare git repositories of the stand-in services, one per service of the catalog.
+
+Each `<root>/<name>.git` holds, on `main`, the Go stand-in of tests/fixtures/standin-service
+(go.mod, go.sum, cmd/, internal/, Dockerfile) and a README naming the service, as a real
+service repository would. Plain functions over the real git CLI (reusing tests/git_fixtures.py),
+no pytest, so that integration tests, the end-to-end test and a playbook run can all use it:
+
+    repos = make_service_repositories(tmp_path / "remotes", ["auth-service", "user-service"])
+    # {"auth-service": Path(".../auth-service.git"), ...}
+
+    python tests/standin_fixtures.py /tmp/remotes [--service auth-service ...]
+    # prints file:///tmp/remotes, the base URL of the repositories: pass it as
+    # -e repositories_base_url=file:///tmp/remotes (<base>/<name>.git is cloned)
+
+Running it again over the same root changes nothing when the stand-in's source has not
+changed; when it has, the new source is pushed as a new commit on top (a fast-forward, as a
+colleague's push), so existing clones can pull it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SOURCE_DIR = HERE / "fixtures" / "standin-service"
+SERVICES_FILE = HERE.parent / "group_vars" / "all" / "services.yml"
+BRANCH = "main"
+
+
+def _load_git_fixtures():
+    """tests/git_fixtures.py, loaded by path (tests/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("_git_fixtures", HERE / "git_fixtures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+gf = _load_git_fixtures()
+
+
+def source_files() -> dict[str, str]:
+    """The stand-in's source: {relative path: text} (Go files, go.mod, go.sum, Dockerfile)."""
+    files: dict[str, str] = {}
+    for name in ("go.mod", "go.sum", "Dockerfile", ".gitignore"):
+        files[name] = (SOURCE_DIR / name).read_text()
+    for path in sorted(SOURCE_DIR.rglob("*.go")):
+        files[path.relative_to(SOURCE_DIR).as_posix()] = path.read_text()
+    return files
+
+
+def readme(service: str) -> str:
+    """The README of one service's repository."""
+    return (
+        f"# {service}\n\n"
+        f"The {service} of the SaaS platform, as a stand-in: the vhvcorp.devtools test\n"
+        "fixture that answers /health and /metrics over HTTP and grpc.health.v1 over gRPC,\n"
+        "and connects to MongoDB and Redis, with the settings of the workspace .env.\n\n"
+        "    CGO_ENABLED=0 go build -trimpath -o server ./cmd/server\n"
+        f"    SERVICE_NAME={service} ./server\n\n"
+        "Made by tests/standin_fixtures.py from tests/fixtures/standin-service (see its\n"
+        "README for every setting).\n"
+    )
+
+
+def service_files(service: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Everything on `main` of one service's repository."""
+    return {**source_files(), "README.md": readme(service), **(extra or {})}
+
+
+def _tree_of(files: dict[str, str]) -> str:
+    """The git tree id `files` would have when committed (nothing is committed)."""
+    with tempfile.TemporaryDirectory(prefix="standin-tree-") as work:
+        gf.git("init", "--quiet", work)
+        gf.write_files(work, files)
+        gf.git("add", "--all", cwd=work)
+        return gf.git("write-tree", cwd=work)
+
+
+def make_service_repository(
+    root: str | Path, service: str, extra_files: dict[str, str] | None = None
+) -> Path:
+    """Make (or bring up to date) `<root>/<service>.git`; return its path.
+
+    extra_files ({relative path: text}) are added to (or replace) the stand-in's files,
+    e.g. to give one service a different Dockerfile.
+    """
+    bare = Path(root, f"{service}.git").resolve()
+    files = service_files(service, extra_files)
+    if not bare.exists():
+        bare.parent.mkdir(parents=True, exist_ok=True)
+        gf.git("init", "--quiet", "--bare", "--initial-branch", BRANCH, str(bare))
+        with tempfile.TemporaryDirectory(prefix="standin-repo-") as work:
+            gf.git("init", "--quiet", "--initial-branch", BRANCH, work)
+            gf.commit(work, files, f"{service}: stand-in service")
+            gf.git("push", "--quiet", str(bare), f"HEAD:refs/heads/{BRANCH}", cwd=work)
+    elif gf.git("rev-parse", f"{BRANCH}^{{tree}}", cwd=bare) != _tree_of(files):
+        # The source changed since the repository was made: push it on top, and remove
+        # the files the new source no longer has.
+        with tempfile.TemporaryDirectory(prefix="standin-repo-") as work:
+            gf.git("clone", "--quiet", "--branch", BRANCH, str(bare), work)
+            gf.git("rm", "--quiet", "-r", ".", cwd=work)
+            gf.commit(work, files, f"{service}: update the stand-in service")
+            gf.git("push", "--quiet", "origin", f"HEAD:refs/heads/{BRANCH}", cwd=work)
+    # Lets the bare repository be served over "dumb" HTTP by any static file server.
+    gf.git("update-server-info", cwd=bare)
+    return bare
+
+
+def make_service_repositories(
+    root: str | Path,
+    services: list[str],
+    extra_files: dict[str, dict[str, str]] | None = None,
+) -> dict[str, Path]:
+    """`<root>/<name>.git` for each service: {name: bare repository path}."""
+    extra_files = extra_files or {}
+    unknown = sorted(set(extra_files) - set(services))
+    if unknown:
+        raise ValueError(f"extra_files names services that are not made: {unknown}")
+    return {name: make_service_repository(root, name, extra_files.get(name)) for name in services}
+
+
+def base_url(root: str | Path) -> str:
+    """The base URL of the repositories under root: <base_url>/<name>.git is cloneable."""
+    return gf.file_url(root)
+
+
+def catalog_services(path: Path = SERVICES_FILE) -> list[str]:
+    """The names of the services of the catalog (group_vars/all/services.yml)."""
+    import yaml  # PyYAML comes with ansible-core; imported here so the module needs it only here
+
+    return [service["name"] for service in yaml.safe_load(path.read_text())["devtools_services"]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("root", type=Path, help="directory to make <name>.git in")
+    parser.add_argument(
+        "--service",
+        action="append",
+        dest="services",
+        metavar="NAME",
+        help="a service to make (repeatable); default: every service of the catalog",
+    )
+    args = parser.parse_args(argv)
+    make_service_repositories(args.root, args.services or catalog_services())
+    print(base_url(args.root))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
