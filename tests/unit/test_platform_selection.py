@@ -133,6 +133,19 @@ def test_debian_installs_the_packages_with_apt(tmp_path):
     assert not any(name.endswith(("with dnf.", "with Homebrew.")) for name in run["tasks"])
 
 
+def test_wsl2_ubuntu_is_treated_as_debian(tmp_path):
+    wsl2 = facts(
+        "Debian",
+        distribution="Ubuntu",
+        distribution_version="24.04",
+        kernel="5.15.167.4-microsoft-standard-WSL2",
+    )
+    run = run_role(tmp_path, "prerequisites", wsl2)
+    assert run["rc"] == 0
+    assert ran(run, PRE + "Install the packages.")["include"] == "setup-Debian.yml"
+    ran(run, PRE + "Install the packages with apt.")
+
+
 def test_redhat_installs_the_packages_with_dnf(tmp_path):
     run = run_role(tmp_path, "prerequisites", facts("RedHat"))
     assert ran(run, PRE + "Install the packages.")["include"] == "setup-RedHat.yml"
