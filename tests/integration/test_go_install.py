@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_install import (
     GoInstaller,
     ensure_tools,
@@ -224,3 +225,50 @@ def test_the_module_through_ansible_playbook(repo_root, tmp_path):
     assert got["moving"]["msg"].startswith(
         "tools[0].version is 'latest' for tool 'envsubst': give a pinned version"
     )
+
+
+def module_of(package: str, version: str, env: dict) -> str:
+    """The module that holds package at version: the longest prefix the proxy knows."""
+    parts = package.split("/")
+    for end in range(len(parts), 1, -1):
+        candidate = "/".join(parts[:end])
+        found = subprocess.run(
+            [GO, "list", "-m", "-json", f"{candidate}@{version}"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+        )
+        if found.returncode == 0:
+            return candidate
+    pytest.fail(f"no module holds {package} at {version}")
+
+
+def test_every_default_tool_is_a_main_package_at_its_pinned_version(repo_root):
+    """The go_tools role's defaults exist on the proxy, without building them (slow)."""
+    defaults = yaml.safe_load((repo_root / "roles/go_tools/defaults/main.yml").read_text())
+    env = dict(os.environ, GOFLAGS="-mod=mod")
+    assert {t["name"] for t in defaults["go_tools_list"]} >= {
+        "air",
+        "golangci-lint",
+        "grpcurl",
+        "protoc-gen-go",
+        "protoc-gen-go-grpc",
+        "mockgen",
+        "migrate",
+    }
+    for tool in normalize_tools(defaults["go_tools_list"]):
+        module = module_of(tool["package"], tool["version"], env)
+        download = subprocess.run(
+            [GO, "mod", "download", "-json", f"{module}@{tool['version']}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        )
+        root = Path(json.loads(download.stdout)["Dir"])
+        package_dir = root / tool["package"][len(module) :].lstrip("/")
+        sources = [
+            p.read_text() for p in package_dir.glob("*.go") if not p.name.endswith("_test.go")
+        ]
+        assert any("\npackage main\n" in "\n" + s for s in sources), tool["package"]
