@@ -4,6 +4,7 @@ this machine into a temporary workspace."""
 import base64
 import json
 import os
+import pwd
 import re
 import stat
 import subprocess
@@ -41,6 +42,7 @@ MODULE_PLAY = """\
         path: "{{ env_path }}"
         schema_path: "{{ schema_path }}"
         services: []
+        owner: "{{ env_owner | default(omit) }}"
       register: env
     - name: Save the result for the test.
       ansible.builtin.copy:
@@ -204,6 +206,27 @@ def test_the_module_narrows_a_wide_mode_and_reports_it(repo_root, tmp_path):
     run_play(repo_root, tmp_path, MODULE_PLAY, *args)
     rerun = module_result(env)
     assert not rerun["changed"] and not rerun["mode_fixed"]
+
+
+def test_the_module_gives_the_file_to_its_owner(repo_root, tmp_path):
+    if os.getuid() != 0:
+        pytest.fail("this test changes a file's owner, which needs root; run it as root")
+    env = tmp_path / "owned.env"
+    args = [
+        "-e",
+        f"env_path={env}",
+        "-e",
+        f"schema_path={repo_root / 'roles/workspace/files/env_schema.yml'}",
+        "-e",
+        "env_owner=nobody",
+    ]
+    run_play(repo_root, tmp_path, MODULE_PLAY, *args)
+    assert env.stat().st_uid == pwd.getpwnam("nobody").pw_uid
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    os.chown(env, 0, -1)
+    run_play(repo_root, tmp_path, MODULE_PLAY, *args)
+    assert module_result(env)["mode_fixed"] and module_result(env)["changed"]
+    assert env.stat().st_uid == pwd.getpwnam("nobody").pw_uid
 
 
 def test_the_module_fails_on_a_bad_line_without_showing_it(repo_root, tmp_path):

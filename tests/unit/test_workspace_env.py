@@ -369,3 +369,34 @@ def test_masking_hides_secrets_and_url_passwords_but_not_references():
         "RABBITMQ_URL=amqp://${RABBITMQ_USERNAME}:${RABBITMQ_PASSWORD}@rabbitmq:5672/",
         "LOG_LEVEL=debug",
     ]
+
+
+# --- the module's documentation -------------------------------------------------------------
+
+
+def test_the_modules_documentation_says_exactly_what_its_argument_spec_accepts():
+    import importlib
+
+    module = importlib.import_module(
+        "ansible_collections.vhvcorp.devtools.plugins.modules.workspace_env"
+    )
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    spec = module.argument_spec()
+    assert doc["module"] == "workspace_env"
+    assert set(doc["options"]) == set(spec)
+    for option, rules in spec.items():
+        described = doc["options"][option]
+        assert described.get("description"), option
+        assert described["type"] == rules.get("type", "str"), option
+        assert described.get("default") == rules.get("default"), option
+        assert bool(described.get("required")) == bool(rules.get("required")), option
+        assert described.get("elements") == rules.get("elements"), option
+    assert spec["overrides"]["no_log"] is True
+    assert doc["attributes"]["check_mode"]["support"] == "full"
+    assert doc["attributes"]["diff_mode"]["support"] == "full"
+    examples = yaml.safe_load(module.EXAMPLES)
+    assert any("ansible.builtin.assert" in task for task in examples)
+    returned = yaml.safe_load(module.RETURN)
+    assert set(returned) == {"env_file", "added", "generated", "updated", "unknown", "mode_fixed"}
+    for key, value in returned.items():
+        assert value.get("description") and value.get("type") and "sample" in value, key
