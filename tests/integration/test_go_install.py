@@ -219,6 +219,10 @@ def test_the_module_through_ansible_playbook(repo_root, tmp_path):
     assert got["again"]["changed"] is False and got["again"]["unchanged"] == ["subst"]
     assert "diff" not in got["again"]
     assert built_version(gobin / "subst") == "v1.4.3"
+    build_info = subprocess.run(
+        [GO, "version", "-m", str(gobin / "subst")], capture_output=True, text=True, check=True
+    ).stdout
+    assert "\tbuild\t-trimpath=true\n" in build_info, "`environment` reaches go install"
     assert run_envsubst(gobin / "subst") == "hello gopher\n"
     assert got["missing"]["msg"].startswith("1 of 1 Go tools failed to install:\n`go install ")
     assert got["missing"]["tools"][0]["status"] == "failed"
@@ -272,3 +276,196 @@ def test_every_default_tool_is_a_main_package_at_its_pinned_version(repo_root):
             p.read_text() for p in package_dir.glob("*.go") if not p.name.endswith("_test.go")
         ]
         assert any("\npackage main\n" in "\n" + s for s in sources), tool["package"]
+
+
+# The go_toolchain role's download methods, end to end on this machine but inside
+# tmp_path: a release of a made-up Go 1.99.1 is served from 127.0.0.1 in the layouts of
+# go.dev's tarball and of the proxy's toolchain zip. Its `go` is a script that answers
+# `go version` and `go env GOVERSION` as a real one does. This machine's own Go (1.26.8,
+# older than 1.99.1) is therefore not accepted, and the role installs.
+FAKE_GO = """#!/bin/sh
+case "$*" in
+  version) echo "go version go1.99.1 linux/amd64" ;;
+  "env GOVERSION") echo "go1.99.1" ;;
+  *) echo "fake go: $*" >&2; exit 2 ;;
+esac
+"""
+
+ROLE_PLAYBOOK = textwrap.dedent(
+    """\
+    - name: Run the go_toolchain role into a scratch directory.
+      hosts: localhost
+      connection: local
+      roles:
+        - role: vhvcorp.devtools.go_toolchain
+    """
+)
+
+
+@pytest.fixture
+def release_server(tmp_path):
+    """go.dev-style and proxy-style downloads of go1.99.1 for this platform, on 127.0.0.1."""
+    import hashlib
+    import http.server
+    import tarfile
+    import threading
+    import zipfile
+
+    site = tmp_path / "site"
+    (site / "golang.org/toolchain/@v").mkdir(parents=True)
+    tarball = site / "go1.99.1.linux-amd64.tar.gz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        for name in ("go", "gofmt"):
+            data = FAKE_GO.encode()
+            info = tarfile.TarInfo(f"go/bin/{name}")
+            info.size, info.mode = len(data), 0o755
+            tar.addfile(info, __import__("io").BytesIO(data))
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    (site / (tarball.name + ".sha256")).write_text(digest)
+    zipped = site / "golang.org/toolchain/@v/v0.0.1-go1.99.1.linux-amd64.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        for name in ("go", "gofmt"):
+            info = zipfile.ZipInfo(f"golang.org/toolchain@v0.0.1-go1.99.1.linux-amd64/bin/{name}")
+            info.external_attr = 0o100755 << 16
+            archive.writestr(info, FAKE_GO)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(site), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {
+        "url": f"http://127.0.0.1:{server.server_address[1]}",
+        "zip_sha256": hashlib.sha256(zipped.read_bytes()).hexdigest(),
+    }
+    server.shutdown()
+    server.server_close()
+
+
+def run_role(
+    repo_root, tmp_path, extra: dict, *flags: str, path: str | None = None
+) -> subprocess.CompletedProcess:
+    playbook = tmp_path / "go_toolchain.yml"
+    playbook.write_text(ROLE_PLAYBOOK)
+    variables = {
+        "go_toolchain_version": "1.99.1",
+        "go_toolchain_install_root": str(tmp_path / "lib/go"),
+        "go_toolchain_bin_dir": str(tmp_path / "bin"),
+        "go_toolchain_profile": str(tmp_path / "profile"),
+        **extra,
+    }
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            str(playbook),
+            "-e",
+            json.dumps(variables),
+            *flags,
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        env=dict(os.environ, PATH=path or os.environ["PATH"]),
+    )
+
+
+def recap(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    return next(line for line in result.stdout.splitlines() if line.startswith("localhost"))
+
+
+@pytest.mark.parametrize("method", ["archive", "proxy"])
+def test_go_toolchain_installs_checks_links_and_reruns_clean(
+    repo_root, tmp_path, release_server, method
+):
+    settings = {
+        "go_toolchain_method": method,
+        "go_toolchain_archive_url": release_server["url"],
+        "go_toolchain_proxy_url": release_server["url"],
+    }
+    if method == "proxy":
+        settings["go_toolchain_checksum"] = "sha256:" + release_server["zip_sha256"]
+
+    preview = recap(run_role(repo_root, tmp_path, settings, "--check"))
+    assert "changed=0" not in preview
+    assert not (tmp_path / "lib").exists() and not (tmp_path / "bin").exists()
+    assert not (tmp_path / "profile").exists()
+
+    assert "failed=0" in recap(run_role(repo_root, tmp_path, settings))
+    go = tmp_path / "bin/go"
+    assert go.is_symlink() and os.readlink(go) == str(tmp_path / "lib/go/1.99.1/bin/go")
+    assert os.readlink(tmp_path / "bin/gofmt") == str(tmp_path / "lib/go/1.99.1/bin/gofmt")
+    assert subprocess.run([str(go), "env", "GOVERSION"], capture_output=True, text=True).stdout == (
+        "go1.99.1\n"
+    )
+    assert sorted(p.name for p in (tmp_path / "lib/go").iterdir()) == ["1.99.1"], "no leftovers"
+    profile = (tmp_path / "profile").read_text()
+    assert f'"{tmp_path}/bin"' in profile and "${GOPATH:-$HOME/go}/bin" in profile
+    shell = subprocess.run(
+        ["sh", "-c", f". {tmp_path}/profile && command -v go && echo $PATH"],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert shell[0] == str(go)
+    assert shell[1].startswith(f"{tmp_path}/bin:{tmp_path}/go/bin:")
+
+    assert "changed=0" in recap(run_role(repo_root, tmp_path, settings))
+    assert (tmp_path / "profile").read_text() == profile
+
+
+def test_go_toolchain_refuses_a_download_whose_checksum_differs(
+    repo_root, tmp_path, release_server
+):
+    result = run_role(
+        repo_root,
+        tmp_path,
+        {
+            "go_toolchain_method": "proxy",
+            "go_toolchain_proxy_url": release_server["url"],
+            "go_toolchain_checksum": "sha256:" + "0" * 64,
+        },
+    )
+    assert result.returncode != 0
+    words = " ".join(result.stdout.split())  # the failure is printed as wrapped YAML
+    assert "did not match sha256:" + "0" * 64 in words or "did not match " + "0" * 64 in words, (
+        result.stdout[-3000:]
+    )
+    assert not (tmp_path / "lib/go/1.99.1").exists() and not (tmp_path / "bin/go").exists()
+
+
+def test_go_toolchain_without_a_pinned_checksum_says_what_to_set(repo_root, tmp_path):
+    result = run_role(repo_root, tmp_path, {"go_toolchain_method": "proxy"})
+    assert result.returncode != 0
+    assert "has no pinned checksum of Go 1.99.1" in result.stdout
+    assert "Set go_toolchain_checksum to sha256:" in result.stdout
+
+
+def test_go_toolchain_never_writes_into_usr_local_go(repo_root, tmp_path):
+    before = sorted(os.listdir("/usr/local/go/bin"))
+    result = run_role(repo_root, tmp_path, {"go_toolchain_bin_dir": "/usr/local/go/bin"})
+    assert result.returncode != 0
+    assert "/usr/local/go/bin is in /usr/local/go, a Go installation this role never" in (
+        result.stdout
+    )
+    assert sorted(os.listdir("/usr/local/go/bin")) == before
+
+
+def test_go_toolchain_keeps_this_machine_s_newer_go(repo_root, tmp_path):
+    """The pinned 1.26.8 is not newer than the go on PATH: nothing is installed."""
+    result = run_role(
+        repo_root,
+        tmp_path,
+        {"go_toolchain_version": "1.26.8", "go_toolchain_manage_profile": False},
+        path=f"{Path(GO).parent}:{os.environ['PATH']}",
+    )
+    assert "changed=0" in recap(result)
+    assert not (tmp_path / "lib").exists() and not (tmp_path / "bin").exists()
