@@ -18,7 +18,10 @@ import base64
 import hashlib
 import re
 
+import json
+
 from ansible.errors import AnsibleFilterError
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import dotenv
 
 DOCUMENTATION = """
 name: stack_catalog
@@ -620,7 +623,7 @@ def stack_prometheus_rules(catalog: dict) -> dict:
         rules.append(
             {
                 "alert": "ServiceDown",
-                "expr": f'up{{job=~"{"|".join(re.escape(j) for j in jobs)}"}} == 0',
+                "expr": f'up{{job=~"{"|".join(jobs)}"}} == 0',
                 "for": "1m",
                 "labels": {"severity": "critical"},
                 "annotations": {
@@ -899,8 +902,18 @@ def stack_grafana_datasources(catalog: dict) -> dict:
 # --- status --------------------------------------------------------------------------------
 
 
-def stack_status_rows(containers: list) -> list:
-    """Rows (service, state, health, ports) from `docker compose ps --format json` entries."""
+def stack_status_rows(containers) -> list:
+    """Rows (service, state, health, ports) from `docker compose ps --format json`.
+
+    Takes its output (a JSON array, or one JSON object per line as newer Compose prints)
+    or the parsed entries.
+    """
+    if isinstance(containers, str):
+        text = containers.strip()
+        if text.startswith("["):
+            containers = json.loads(text)
+        else:
+            containers = [json.loads(line) for line in text.splitlines() if line.strip()]
     rows = []
     for c in containers or []:
         ports = []
@@ -930,6 +943,33 @@ def stack_table(rows: list, columns=("service", "state", "health", "ports")) -> 
     return lines
 
 
+def stack_unhealthy(rows: list) -> list:
+    """Names, with state and health, of the status rows that are not healthy."""
+    return [
+        f"{r['service']} ({r['state']}, {r['health']})"
+        for r in rows or []
+        if r.get("health") != "healthy"
+    ]
+
+
+def stack_endpoints(catalog: dict) -> list:
+    """One line per container: its published ports, and the health URL of a service."""
+    lines = []
+    for c in catalog["containers"]:
+        ports = ", ".join(f"{p['name']} {p['host_ip']}:{p['host']}" for p in c["ports"]) or "-"
+        health = f"; health {c['health_url']}" if c["health_url"] else ""
+        lines.append(f"{c['name']}: {ports}{health}")
+    return lines
+
+
+def dotenv_values(text: str) -> dict:
+    """KEY -> value of a .env, parsed as the workspace role writes it (module_utils.dotenv)."""
+    try:
+        return dotenv.parse(str(text)).values()
+    except dotenv.DotenvError as exc:
+        _fail(f"The workspace .env cannot be read: {exc}")
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -944,4 +984,7 @@ class FilterModule:
             "rabbitmq_password_hash": rabbitmq_password_hash,
             "stack_status_rows": stack_status_rows,
             "stack_table": stack_table,
+            "dotenv_values": dotenv_values,
+            "stack_unhealthy": stack_unhealthy,
+            "stack_endpoints": stack_endpoints,
         }
