@@ -1,0 +1,408 @@
+"""The stack catalog filter (plugins/filter/catalog.py): normalisation and renderers."""
+
+import base64
+import hashlib
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
+from ansible_collections.vhvcorp.devtools.plugins.filter import catalog as c
+
+REPO = Path(__file__).resolve().parents[2]
+GROUP_VARS = REPO / "group_vars" / "all"
+LOCAL_IMAGES = {
+    "base": "vhvcorp-local/debian:bookworm",
+    "ferretdb": "vhvcorp-local/ferretdb:1.24",
+    "redis": "vhvcorp-local/redis:7.0",
+    "rabbitmq": "vhvcorp-local/rabbitmq:3.10-management",
+    "prometheus": "vhvcorp-local/prometheus:2.42",
+}
+
+
+@pytest.fixture(scope="module")
+def gv() -> dict:
+    data = yaml.safe_load((GROUP_VARS / "stack.yml").read_text())
+    data.update(yaml.safe_load((GROUP_VARS / "services.yml").read_text()))
+    return data
+
+
+def settings(gv, **over):
+    s = {
+        "profile": gv["devtools_stack_profile"],
+        "profiles": gv["devtools_stack_profiles"],
+        "custom_components": gv["devtools_stack_custom_components"],
+        "services": "all",
+        "project": "vhvcorp",
+        "workspace_dir": "/home/dev/workspace/go-platform",
+        "publish_address": "127.0.0.1",
+        "port_offset": 0,
+        "restart": "unless-stopped",
+        "registry_mirror": "",
+        "local_namespace": "vhvcorp-local",
+        "service_limits": gv["devtools_stack_service_limits"],
+        "service_health": gv["devtools_stack_service_health"],
+        "service_image_prefix": "vhvcorp/",
+        "service_image_tag": "latest",
+        "local_images": LOCAL_IMAGES,
+        "image_source": "local",
+    }
+    s.update(over)
+    return s
+
+
+def build(gv, **over):
+    return c.stack_catalog(
+        gv["devtools_services"], gv["devtools_stack_components"], settings(gv, **over)
+    )
+
+
+def by_name(cat):
+    return {x["name"]: x for x in cat["containers"]}
+
+
+# --- image source --------------------------------------------------------------------------
+
+
+def test_auto_takes_the_registry_when_it_answers():
+    assert c.stack_image_source("auto", True) == {
+        "source": "registry",
+        "requested": "auto",
+        "warnings": [],
+    }
+
+
+def test_auto_falls_back_to_local_with_a_warning():
+    decided = c.stack_image_source("auto", False)
+    assert decided["source"] == "local"
+    assert "did not answer" in decided["warnings"][0]
+
+
+@pytest.mark.parametrize("source", ["registry", "local"])
+def test_explicit_sources_ignore_the_probe(source):
+    assert c.stack_image_source(source, None)["source"] == source
+    assert c.stack_image_source(source, False)["source"] == source
+
+
+def test_auto_without_probe_and_unknown_sources_fail_with_the_value():
+    with pytest.raises(AnsibleFilterError, match="not probed"):
+        c.stack_image_source("auto", None)
+    with pytest.raises(AnsibleFilterError, match="'docker-hub'"):
+        c.stack_image_source("docker-hub", True)
+
+
+# --- profiles and selection ----------------------------------------------------------------
+
+
+def test_minimal_profile_runs_the_databases_and_every_service(gv):
+    cat = build(gv, profile="minimal")
+    assert cat["infrastructure"] == ["mongodb", "redis", "rabbitmq"]
+    assert cat["services"] == [s["name"] for s in gv["devtools_services"]]
+    assert len(cat["services"]) == 6
+
+
+def test_full_profile_in_local_mode_leaves_grafana_and_jaeger_out_and_says_so(gv):
+    cat = build(gv, profile="full")
+    assert cat["infrastructure"] == ["mongodb", "redis", "rabbitmq", "prometheus"]
+    assert {x["name"] for x in cat["skipped"]} == {"grafana", "jaeger"}
+    assert any("grafana, jaeger" in w for w in cat["warnings"])
+    substituted = " ".join(cat["warnings"])
+    assert "vhvcorp-local/ferretdb:1.24 instead of mongo:7.0" in substituted
+
+
+def test_full_profile_from_the_registry_has_everything_behind_the_mirror(gv):
+    cat = build(
+        gv, profile="full", image_source="registry", registry_mirror="mirror.example.com/hub/"
+    )
+    names = by_name(cat)
+    assert cat["infrastructure"] == [
+        "mongodb",
+        "redis",
+        "rabbitmq",
+        "prometheus",
+        "grafana",
+        "jaeger",
+    ]
+    assert names["mongodb"]["image"] == "mirror.example.com/hub/mongo:7.0"
+    assert names["auth-service"]["image"] == "mirror.example.com/hub/vhvcorp/auth-service:latest"
+    assert names["auth-service"]["healthcheck"]["test"][:2] == ["CMD", "curl"]
+    assert cat["warnings"] == [] and cat["substitutions"] == []
+
+
+def test_enabled_false_removes_a_component_from_any_profile(gv):
+    components = dict(gv["devtools_stack_components"])
+    components["rabbitmq"] = dict(components["rabbitmq"], enabled=False)
+    cat = c.stack_catalog(gv["devtools_services"], components, settings(gv, profile="minimal"))
+    assert "rabbitmq" not in cat["infrastructure"]
+    notification = by_name(cat)["notification-service"]
+    assert notification["depends_on"] == ["mongodb"]  # rabbitmq dropped, not dangling
+    assert "RABBITMQ_URL" not in notification["environment"]
+
+
+def test_custom_profile_and_a_subset_of_services(gv):
+    cat = build(
+        gv, profile="custom", custom_components=["mongodb"], services="auth-service,user-service"
+    )
+    assert cat["infrastructure"] == ["mongodb"]
+    assert cat["services"] == ["auth-service", "user-service"]
+    assert by_name(cat)["auth-service"]["depends_on"] == ["mongodb"]
+
+
+def test_infrastructure_only(gv):
+    cat = build(gv, profile="custom", services=[])
+    assert cat["services"] == []
+    assert cat["infrastructure"] == ["mongodb", "redis", "rabbitmq", "prometheus"]
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"profile": "huge"}, "'huge'"),
+        ({"profile": "custom", "custom_components": ["kafka"]}, "kafka"),
+        ({"services": ["billing-service"]}, "billing-service"),
+        ({"image_source": "auto"}, "decide `auto`"),
+        ({"workspace_dir": "relative/dir"}, "absolute"),
+        ({"project": "Bad Name"}, "'Bad Name'"),
+    ],
+)
+def test_bad_settings_fail_naming_the_value(gv, over, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        build(gv, **over)
+
+
+def test_bad_catalog_entries_fail_naming_them(gv):
+    services = [dict(gv["devtools_services"][1], http_port=70000)]
+    with pytest.raises(AnsibleFilterError, match="auth-service.*70000"):
+        c.stack_catalog(services, gv["devtools_stack_components"], settings(gv))
+    services = [dict(gv["devtools_services"][1], depends_on=["kafka"])]
+    with pytest.raises(AnsibleFilterError, match="'kafka'"):
+        c.stack_catalog(services, gv["devtools_stack_components"], settings(gv))
+    services = [
+        dict(gv["devtools_services"][1], depends_on=["user-service"]),
+        dict(gv["devtools_services"][2], depends_on=["auth-service"]),
+    ]
+    with pytest.raises(AnsibleFilterError, match="auth-service -> user-service -> auth-service"):
+        c.stack_catalog(services, gv["devtools_stack_components"], settings(gv))
+
+
+# --- the normalised containers -------------------------------------------------------------
+
+
+def test_services_get_their_ports_env_and_the_infrastructure_by_name(gv):
+    auth = by_name(build(gv))["auth-service"]
+    assert auth["env_file"] is True
+    env = auth["environment"]
+    assert env["SERVICE_NAME"] == "auth-service"
+    assert (env["HTTP_PORT"], env["GRPC_PORT"]) == ("8081", "50051")
+    assert env["MONGODB_URI"] == "mongodb://mongodb:27017"
+    assert env["REDIS_URL"] == "redis://redis:6379/0"
+    assert env["RABBITMQ_URL"].endswith("@rabbitmq:5672/")
+    assert [(p["host_ip"], p["host"], p["container"]) for p in auth["ports"]] == [
+        ("127.0.0.1", 8081, 8081),
+        ("127.0.0.1", 50051, 50051),
+    ]
+    assert auth["health_url"] == "http://127.0.0.1:8081/health"
+    assert auth["healthcheck"]["test"] == ["CMD", "/usr/local/bin/server", "-healthcheck"]
+    assert auth["build"] == {
+        "repository": "auth-service",
+        "source_dir": "/home/dev/workspace/go-platform/auth-service",
+        "package": "./cmd/server",
+        "binary": "server",
+    }
+    assert auth["metrics"] == {
+        "job": "auth-service",
+        "target": "auth-service:8081",
+        "path": "/metrics",
+    }
+
+
+def test_port_offset_and_publish_address_apply_to_host_ports_only(gv):
+    cat = build(gv, port_offset=10000, publish_address="0.0.0.0")  # noqa: S104 - a value under test
+    names = by_name(cat)
+    assert [(p["host_ip"], p["host"], p["container"]) for p in names["mongodb"]["ports"]] == [
+        ("0.0.0.0", 37017, 27017)  # noqa: S104
+    ]
+    assert names["api-gateway"]["health_url"] == "http://127.0.0.1:18080/health"
+    assert names["api-gateway"]["metrics"]["target"] == "api-gateway:8080"
+
+
+def test_every_container_has_a_health_check_limits_and_restart(gv):
+    for profile in ("minimal", "full"):
+        for source in ("local", "registry"):
+            for x in build(gv, profile=profile, image_source=source)["containers"]:
+                assert x["healthcheck"]["test"][0] == "CMD", x["name"]
+                assert x["limits"]["memory"] and x["limits"]["cpus"] > 0, x["name"]
+                assert x["restart"] == "unless-stopped"
+
+
+# --- compose -------------------------------------------------------------------------------
+
+
+def test_base_compose_file(gv):
+    cat = build(gv, profile="full")
+    compose = c.stack_compose(cat, "base")
+    assert compose["name"] == "vhvcorp"
+    assert list(compose["networks"]) == ["vhvcorp-net"]
+    assert set(compose["volumes"]) == {
+        "mongodb-data",
+        "redis-data",
+        "rabbitmq-data",
+        "prometheus-data",
+    }
+    gateway = compose["services"]["api-gateway"]
+    assert gateway["depends_on"] == {
+        d: {"condition": "service_healthy"}
+        for d in ["redis", "auth-service", "user-service", "tenant-service"]
+    }
+    assert gateway["env_file"] == ["/home/dev/workspace/go-platform/.env"]
+    assert gateway["deploy"]["resources"]["limits"] == {"memory": "256m", "cpus": "0.5"}
+    redis = compose["services"]["redis"]
+    assert {"type": "bind", "source": "/home/dev/workspace/go-platform/deploy/config/redis",
+            "target": "/usr/local/etc/redis", "read_only": True} in redis["volumes"]  # fmt: skip
+    assert all(
+        p["host_ip"] == "127.0.0.1"
+        for s in compose["services"].values()
+        for p in s.get("ports", [])
+    )
+
+
+def test_dev_overlay_mounts_the_sources_and_runs_air(gv):
+    cat = build(gv, image_source="registry")
+    dev = c.stack_compose(
+        cat, "dev", {"go_image": "golang:1.24-bookworm", "air_version": "v1.61.7"}
+    )
+    assert set(dev["services"]) == set(cat["services"])
+    auth = dev["services"]["auth-service"]
+    assert auth["image"] == "golang:1.24-bookworm"
+    assert auth["volumes"][0] == {
+        "type": "bind",
+        "source": "/home/dev/workspace/go-platform/auth-service",
+        "target": "/src",
+    }
+    assert "air@v1.61.7" in auth["command"][2]
+
+
+def test_test_overlay_puts_data_on_tmpfs_without_restarts(gv):
+    test = c.stack_compose(build(gv), "test")
+    mongodb = test["services"]["mongodb"]
+    assert mongodb["restart"] == "no"
+    assert mongodb["volumes"] == [
+        {"type": "tmpfs", "target": "/var/lib/ferretdb", "tmpfs": {"mode": 0o1777}}
+    ]
+    with pytest.raises(AnsibleFilterError, match="'prod'"):
+        c.stack_compose(build(gv), "prod")
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+def test_prometheus_scrapes_each_service_at_its_metrics_path(gv):
+    cat = build(gv, profile="full")
+    config = c.stack_prometheus_config(cat, "15s")
+    jobs = {j["job_name"]: j for j in config["scrape_configs"]}
+    assert set(jobs) == {"prometheus"} | set(cat["services"])
+    assert jobs["user-service"]["static_configs"][0]["targets"] == ["user-service:8082"]
+    assert jobs["user-service"]["metrics_path"] == "/metrics"
+
+
+def test_a_service_without_metrics_path_is_not_scraped(gv):
+    services = [
+        dict(s, metrics_path=None) if s["name"] == "tenant-service" else s
+        for s in gv["devtools_services"]
+    ]
+    cat = c.stack_catalog(services, gv["devtools_stack_components"], settings(gv, profile="full"))
+    jobs = [j["job_name"] for j in c.stack_prometheus_config(cat)["scrape_configs"]]
+    assert "tenant-service" not in jobs and "auth-service" in jobs
+
+
+def test_alert_rules_use_the_architecture_metrics(gv):
+    rules = c.stack_prometheus_rules(build(gv))["groups"][0]["rules"]
+    by_alert = {r["alert"]: r for r in rules}
+    assert 'http_requests_total{status=~"5.."}' in by_alert["HighErrorRate"]["expr"]
+    assert by_alert["ServiceDown"]["expr"].startswith('up{job=~"api-gateway|auth-service')
+    assert by_alert["ServiceDown"]["labels"]["severity"] == "critical"
+
+
+def test_grafana_dashboards_and_datasources(gv):
+    dashboards = c.stack_grafana_dashboards(build(gv, profile="full", image_source="registry"))
+    assert set(dashboards) == {
+        "service-overview.json",
+        "resource-usage.json",
+        "business-metrics.json",
+    }
+    exprs = " ".join(
+        t["expr"] for d in dashboards.values() for p in d["panels"] for t in p["targets"]
+    )
+    for metric in (
+        "http_requests_total",
+        "http_request_duration_seconds_bucket",
+        "grpc_server_handled_total",
+        "go_goroutines",
+        "go_memstats_alloc_bytes",
+        "process_cpu_seconds_total",
+        "user_registrations_total",
+        "login_attempts_total",
+        "notifications_sent_total",
+    ):
+        assert metric in exprs, metric
+    sources = {d["type"]: d["url"] for d in c.stack_grafana_datasources({})["datasources"]}
+    assert sources == {"prometheus": "http://prometheus:9090", "jaeger": "http://jaeger:16686"}
+
+
+def test_rabbitmq_definitions_follow_the_architecture(gv):
+    d = c.rabbitmq_definitions(gv["devtools_stack_rabbitmq_topology"], "guest", "s3cret", "/")
+    exchanges = {e["name"]: e["type"] for e in d["exchanges"]}
+    assert exchanges == {"dlx": "direct", "notifications": "topic", "events": "fanout"}
+    bindings = {(b["source"], b["destination"], b["routing_key"]) for b in d["bindings"]}
+    assert ("notifications", "notifications.email", "email.*") in bindings
+    assert ("notifications", "notifications.sms", "sms.*") in bindings
+    assert ("notifications", "notifications.push", "push.*") in bindings
+    assert {
+        ("events", q, "") for q in ("audit.logs", "analytics.events", "webhooks.dispatch")
+    } <= bindings
+    assert ("dlx", "dlx.failed", "failed") in bindings
+    assert all(q["durable"] for q in d["queues"]) and all(e["durable"] for e in d["exchanges"])
+    assert d["queues"][1]["arguments"]["x-dead-letter-exchange"] == "dlx"
+    assert "s3cret" not in str(d)
+
+
+def test_rabbitmq_password_hash_is_rabbits_salted_sha256_and_stable():
+    digest = base64.b64decode(c.rabbitmq_password_hash("s3cret", "guest"))
+    salt, hashed = digest[:4], digest[4:]
+    assert hashed == hashlib.sha256(salt + b"s3cret").digest()
+    assert c.rabbitmq_password_hash("s3cret", "guest") == c.rabbitmq_password_hash(
+        "s3cret", "guest"
+    )
+    assert c.rabbitmq_password_hash("other", "guest") != c.rabbitmq_password_hash("s3cret", "guest")
+
+
+# --- status --------------------------------------------------------------------------------
+
+
+def test_status_rows_from_compose_ps_json_lines():
+    out = (
+        '{"Service":"redis","State":"running","Health":"healthy","Publishers":'
+        '[{"URL":"127.0.0.1","TargetPort":6379,"PublishedPort":6379,"Protocol":"tcp"}]}\n'
+        '{"Service":"mongodb","State":"exited","Health":"","Publishers":[]}\n'
+    )
+    rows = c.stack_status_rows(out)
+    assert rows == [
+        {"service": "mongodb", "state": "exited", "health": "-", "ports": "-"},
+        {
+            "service": "redis",
+            "state": "running",
+            "health": "healthy",
+            "ports": "127.0.0.1:6379->6379/tcp",
+        },
+    ]
+    assert c.stack_status_rows("[]") == []
+    table = c.stack_table(rows)
+    assert table[0].split() == ["SERVICE", "STATE", "HEALTH", "PORTS"]
+    assert table[2].startswith("redis    running  healthy")
+    assert c.stack_unhealthy(rows) == ["mongodb (exited, -)"]
+
+
+def test_dotenv_values_reads_the_workspace_file():
+    assert c.dotenv_values("# c\nA=1\nB='x y'\n") == {"A": "1", "B": "x y"}
+    with pytest.raises(AnsibleFilterError, match="line 1"):
+        c.dotenv_values("not a line\n")
