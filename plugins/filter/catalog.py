@@ -601,12 +601,8 @@ def stack_prometheus_config(catalog: dict, scrape_interval: str = "15s") -> dict
 
 
 def stack_prometheus_rules(catalog: dict) -> dict:
-    """alerts.yml: HighErrorRate and ServiceDown, with the architecture's expressions."""
-    jobs = [
-        c["metrics"]["job"]
-        for c in catalog["containers"]
-        if c["metrics"] and c["kind"] == "service"
-    ]
+    """alerts.yml: HighErrorRate and ServiceDown (over every scrape job), as the architecture."""
+    jobs = [c["metrics"]["job"] for c in catalog["containers"] if c["metrics"]]
     rules = [
         {
             "alert": "HighErrorRate",

@@ -316,10 +316,12 @@ def test_a_service_without_metrics_path_is_not_scraped(gv):
 
 
 def test_alert_rules_use_the_architecture_metrics(gv):
-    rules = c.stack_prometheus_rules(build(gv))["groups"][0]["rules"]
+    rules = c.stack_prometheus_rules(build(gv, profile="full"))["groups"][0]["rules"]
     by_alert = {r["alert"]: r for r in rules}
     assert 'http_requests_total{status=~"5.."}' in by_alert["HighErrorRate"]["expr"]
-    assert by_alert["ServiceDown"]["expr"].startswith('up{job=~"api-gateway|auth-service')
+    assert by_alert["ServiceDown"]["expr"].startswith(
+        'up{job=~"prometheus|api-gateway|auth-service'
+    )
     assert by_alert["ServiceDown"]["labels"]["severity"] == "critical"
 
 

@@ -1,0 +1,312 @@
+"""The stack playbooks on the real Docker engine: the infrastructure from the local images.
+
+One stack (project vhvcorp-stacktest, host ports offset by 20000 so it runs next to a
+developer's own stack and the harness) goes through start, rerun, status, logs, restart,
+stop and start with its data, stop with volumes and clean. Everything is checked through
+the published ports on 127.0.0.1 or inside the containers the test started.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pymongo
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+PROJECT = "vhvcorp-stacktest"
+OFFSET = 20000
+PORTS = {"mongodb": 27017 + OFFSET, "redis": 6379 + OFFSET, "management": 15672 + OFFSET}
+PROMETHEUS = 9090 + OFFSET
+INFRA = ["mongodb", "prometheus", "rabbitmq", "redis"]
+
+
+def run(repo_root: Path, playbook: str, *extra: str, timeout: int = 600):
+    return subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), str(repo_root / playbook), *extra],
+        cwd=repo_root,
+        env={
+            **os.environ,
+            "ANSIBLE_CONFIG": str(repo_root / "ansible.cfg"),
+            "ANSIBLE_NOCOLOR": "1",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
+def changed_count(stdout: str) -> int:
+    match = re.search(r"localhost\s+:\s+ok=\d+\s+changed=(\d+)", stdout)
+    assert match, stdout[-2000:]
+    return int(match.group(1))
+
+
+def docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
+
+
+def project_resources() -> dict:
+    label = f"label=com.docker.compose.project={PROJECT}"
+    return {
+        "containers": docker("ps", "-a", "-q", "--filter", label).split(),
+        "networks": docker("network", "ls", "-q", "--filter", label).split(),
+        "volumes": docker("volume", "ls", "-q", "--filter", label).split(),
+    }
+
+
+def ps() -> dict:
+    out = docker("compose", "-p", PROJECT, "ps", "--all", "--format", "json").strip()
+    entries = (
+        json.loads(out) if out.startswith("[") else [json.loads(x) for x in out.splitlines() if x]
+    )
+    return {e["Service"]: e for e in entries}
+
+
+def http_json(url: str, auth: tuple[str, str] | None = None):
+    request = urllib.request.Request(url)
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - 127.0.0.1 only
+        return json.load(answer)
+
+
+def redis_command(*words: str) -> list:
+    """One Redis command over RESP on the published port; the reply as a list of strings."""
+    payload = f"*{len(words)}\r\n" + "".join(f"${len(w)}\r\n{w}\r\n" for w in words)
+    with socket.create_connection(("127.0.0.1", PORTS["redis"]), timeout=5) as conn:
+        conn.sendall(payload.encode())
+        data = b""
+        while data.count(b"\r\n") < 5:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    lines = data.decode().split("\r\n")
+    return [line for line in lines[1:] if line and not line.startswith("$")]
+
+
+@pytest.fixture(scope="module")
+def stack(repo_root: Path, tmp_path_factory):
+    """A workspace with the workspace role's .env, and the options of every stack run."""
+    workspace = tmp_path_factory.mktemp("stack") / "ws"
+    workspace.mkdir()
+    setup = workspace.parent / "workspace.yml"
+    setup.write_text(
+        "- hosts: localhost\n"
+        "  gather_facts: true\n"
+        "  gather_subset: [min]\n"
+        "  roles:\n"
+        "    - role: vhvcorp.devtools.workspace\n"
+        f"      workspace_dir: {workspace}\n"
+        "      workspace_vscode: false\n"
+    )
+    made = run(repo_root, str(setup))
+    assert made.returncode == 0, made.stdout[-3000:]
+    options = [
+        "-e", f"workspace_dir={workspace}",
+        "-e", "image_source=local",
+        "-e", "profile=custom",
+        "-e", '{"services": []}',
+        "-e", f"devtools_stack_project={PROJECT}",
+        "-e", f"devtools_stack_port_offset={OFFSET}",
+    ]  # fmt: skip
+    env = dict(
+        line.split("=", 1) for line in (workspace / ".env").read_text().splitlines() if "=" in line
+    )
+    yield {"workspace": workspace, "options": options, "env": env}
+    subprocess.run(
+        ["docker", "compose", "-p", PROJECT, "down", "--volumes", "--remove-orphans"],
+        capture_output=True,
+        check=False,
+    )
+
+
+def test_start_brings_the_infrastructure_up_healthy(repo_root, stack):
+    started = time.monotonic()
+    up = run(repo_root, "start.yml", *stack["options"])
+    assert up.returncode == 0, up.stdout[-4000:]
+    containers = ps()
+    assert sorted(containers) == INFRA
+    assert {name: c["Health"] for name, c in containers.items()} == dict.fromkeys(INFRA, "healthy")
+    # Published on 127.0.0.1 only.
+    published = {
+        p["URL"] for c in containers.values() for p in c["Publishers"] if p["PublishedPort"]
+    }
+    assert published == {"127.0.0.1"}
+    print(f"start to all-healthy: {time.monotonic() - started:.1f}s")
+    compose = stack["workspace"] / "deploy" / "compose"
+    assert (compose / "compose.override.yml").is_file()
+    assert "mongodb: vhvcorp-local/ferretdb:1.24 instead of mongo:7.0" in up.stdout
+
+
+def test_a_second_start_changes_nothing(repo_root, stack):
+    override = stack["workspace"] / "deploy" / "compose" / "compose.override.yml"
+    override.write_text("# mine\nservices: {}\n")
+    again = run(repo_root, "start.yml", *stack["options"], "-e", "stack_build_local_images=false")
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert changed_count(again.stdout) == 0, again.stdout[-4000:]
+    assert override.read_text() == "# mine\nservices: {}\n"  # the user overlay is never rewritten
+
+
+def test_rabbitmq_loaded_the_topology_and_the_env_password(stack):
+    auth = (stack["env"]["RABBITMQ_USERNAME"], stack["env"]["RABBITMQ_PASSWORD"].strip("'\""))
+    base = f"http://127.0.0.1:{PORTS['management']}/api"
+    exchanges = {e["name"]: e for e in http_json(f"{base}/exchanges/%2F", auth)}
+    assert exchanges["notifications"]["type"] == "topic"
+    assert exchanges["events"]["type"] == "fanout"
+    assert exchanges["dlx"]["durable"] is True
+    queues = {q["name"]: q for q in http_json(f"{base}/queues/%2F", auth)}
+    assert set(queues) == {
+        "notifications.email",
+        "notifications.sms",
+        "notifications.push",
+        "audit.logs",
+        "analytics.events",
+        "webhooks.dispatch",
+        "dlx.failed",
+    }
+    assert all(q["durable"] for q in queues.values())
+    assert queues["audit.logs"]["arguments"]["x-dead-letter-exchange"] == "dlx"
+    bindings = {
+        (b["source"], b["destination"], b["routing_key"])
+        for b in http_json(f"{base}/bindings/%2F", auth)
+    }
+    assert ("notifications", "notifications.email", "email.*") in bindings
+    assert ("events", "webhooks.dispatch", "") in bindings
+    # The documented default password does not get in.
+    with pytest.raises(urllib.error.HTTPError):
+        http_json(f"{base}/whoami", ("guest", "guest"))
+
+
+def test_redis_runs_with_the_memory_settings():
+    assert redis_command("CONFIG", "GET", "maxmemory") == ["maxmemory", str(2 * 1024**3)]
+    assert redis_command("CONFIG", "GET", "maxmemory-policy") == ["maxmemory-policy", "allkeys-lru"]
+
+
+def test_prometheus_scrapes_its_jobs_and_loaded_the_alert_rules():
+    targets = http_json(f"http://127.0.0.1:{PROMETHEUS}/api/v1/targets")["data"]["activeTargets"]
+    assert {t["labels"]["job"] for t in targets} == {"prometheus"}
+    deadline = time.monotonic() + 30
+    while any(t["health"] != "up" for t in targets) and time.monotonic() < deadline:
+        time.sleep(2)
+        targets = http_json(f"http://127.0.0.1:{PROMETHEUS}/api/v1/targets")["data"][
+            "activeTargets"
+        ]
+    assert [t["health"] for t in targets] == ["up"]
+    rules = http_json(f"http://127.0.0.1:{PROMETHEUS}/api/v1/rules")["data"]["groups"][0]["rules"]
+    assert {r["name"] for r in rules} == {"HighErrorRate", "ServiceDown"}
+
+
+def test_status_prints_one_table(repo_root, stack):
+    status = run(repo_root, "status.yml", *stack["options"])
+    assert status.returncode == 0, status.stdout[-3000:]
+    assert re.search(r"SERVICE\s+STATE\s+HEALTH\s+PORTS", status.stdout)
+    for name in INFRA:
+        assert re.search(rf"- {name}\s+running\s+healthy\s+127\.0\.0\.1:", status.stdout), name
+
+
+def test_logs_of_one_service_and_restart_of_one(repo_root, stack):
+    logs = run(repo_root, "logs.yml", *stack["options"], "-e", "service=redis", "-e", "tail=20")
+    assert logs.returncode == 0, logs.stdout[-3000:]
+    assert "Ready to accept connections" in logs.stdout
+    assert "rabbitmq" not in logs.stdout.split("TASK [vhvcorp.devtools.stack : Print the logs.]")[1]
+    before = docker("inspect", "-f", "{{.State.StartedAt}}", f"{PROJECT}-redis")
+    restarted = run(repo_root, "restart-service.yml", *stack["options"], "-e", "service=redis")
+    assert restarted.returncode == 0, restarted.stdout[-3000:]
+    assert docker("inspect", "-f", "{{.State.StartedAt}}", f"{PROJECT}-redis") != before
+    assert ps()["redis"]["Health"] == "healthy"
+    wrong = run(repo_root, "restart-service.yml", *stack["options"], "-e", "service=nosuch")
+    assert (
+        wrong.returncode != 0 and "service=nosuch is not a container of this stack" in wrong.stdout
+    )
+
+
+def test_stop_keeps_the_data_and_start_brings_it_back(repo_root, stack):
+    marker = uuid.uuid4().hex
+    uri = f"mongodb://127.0.0.1:{PORTS['mongodb']}/"
+    with pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000) as client:
+        client.stacktest.marks.insert_one({"_id": marker})
+    stopped = run(repo_root, "stop.yml", *stack["options"])
+    assert stopped.returncode == 0, stopped.stdout[-3000:]
+    left = project_resources()
+    assert left["containers"] == [] and left["networks"] == []
+    assert len(left["volumes"]) == 4  # mongodb, redis, rabbitmq, prometheus data
+    up = run(repo_root, "start.yml", *stack["options"], "-e", "stack_build_local_images=false")
+    assert up.returncode == 0, up.stdout[-3000:]
+    with pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000) as client:
+        assert client.stacktest.marks.find_one({"_id": marker}) == {"_id": marker}
+
+
+def test_stop_with_volumes_then_clean_leave_nothing_but_the_env_and_overlay(repo_root, stack):
+    stopped = run(repo_root, "stop.yml", *stack["options"], "-e", "volumes=true")
+    assert stopped.returncode == 0, stopped.stdout[-3000:]
+    assert project_resources() == {"containers": [], "networks": [], "volumes": []}
+    cleaned = run(repo_root, "clean.yml", *stack["options"])
+    assert cleaned.returncode == 0, cleaned.stdout[-3000:]
+    assert project_resources() == {"containers": [], "networks": [], "volumes": []}
+    deploy = stack["workspace"] / "deploy"
+    assert sorted(p.name for p in deploy.rglob("*")) == ["compose", "compose.override.yml"]
+    assert (stack["workspace"] / ".env").is_file()
+    again = run(repo_root, "clean.yml", *stack["options"])
+    assert again.returncode == 0 and changed_count(again.stdout) == 0, again.stdout[-3000:]
+
+
+def test_full_catalog_renders_valid_compose_and_prometheus_files(repo_root, stack, tmp_path):
+    """Every service and overlay: `docker compose config` and promtool accept what is rendered."""
+    play = tmp_path / "render.yml"
+    play.write_text(
+        "- hosts: localhost\n"
+        "  gather_facts: false\n"
+        "  roles:\n"
+        "    - role: vhvcorp.devtools.stack\n"
+        "      stack_action: render\n"
+        f"      stack_workspace_dir: {stack['workspace']}\n"
+        "      stack_image_source: local\n"
+        "      stack_profile: full\n"
+        f"      stack_project: {PROJECT}\n"
+    )
+    rendered = run(repo_root, str(play))
+    assert rendered.returncode == 0, rendered.stdout[-3000:]
+    compose = stack["workspace"] / "deploy" / "compose"
+    config = stack["workspace"] / "deploy" / "config"
+    for overlay in ([], ["-f", "compose.dev.yml"], ["-f", "compose.test.yml"]):
+        merged = subprocess.run(
+            ["docker", "compose", "-p", PROJECT, "--env-file", str(stack["workspace"] / ".env"),
+             "-f", "compose.yml", *overlay, "-f", "compose.override.yml",
+             "config", "--format", "json"],
+            cwd=compose, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        services = json.loads(merged)["services"]
+        assert len(services) == 10, sorted(services)  # 4 infrastructure + 6 services
+    checked = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--entrypoint", "promtool",
+         "-v", f"{config / 'prometheus'}:/etc/prometheus:ro", "vhvcorp-local/prometheus:2.42",
+         "check", "config", "/etc/prometheus/prometheus.yml"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "SUCCESS: 2 rules found" in checked.stdout
+    scrape = (config / "prometheus" / "prometheus.yml").read_text()
+    for name in ("api-gateway", "auth-service", "system-config-service"):
+        assert f"job_name: {name}" in scrape
+    dashboards = sorted(p.name for p in (config / "grafana" / "dashboards").iterdir())
+    assert dashboards == ["business-metrics.json", "resource-usage.json", "service-overview.json"]
+    assert (
+        json.loads((config / "jaeger" / "sampling.json").read_text())["default_strategy"]["param"]
+        == 1.0
+    )
