@@ -4,7 +4,8 @@ The service repositories come from local bare repositories (the stand-in service
 catalog entry) instead of GitHub, which this machine cannot reach; the workspace is a
 temporary directory; the Go tools are one small tool instead of the eight defaults, whose
 builds take many minutes on two cores (tests/integration/test_go_install.py and the
-go_tools molecule scenario cover the mechanism).
+go_tools molecule scenario cover the mechanism); kubectl only, since helm's `go install`
+takes minutes too (the kube_tools molecule scenario builds it).
 """
 
 import importlib.util
@@ -47,6 +48,7 @@ def setup_vars(tmp_path_factory) -> dict:
         "workspace": str(root / "workspace"),
         "devtools_git_base_url": standin.base_url(root / "git"),
         "go_tools_list": SMALL_GO_TOOLS,
+        "kube_tools_tools": ["kubectl"],
         "quick": True,
     }
 
