@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
-
 import json
+import re
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import dotenv
