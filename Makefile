@@ -11,7 +11,9 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export FERRETDB_TELEMETRY := disable
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: help venv setup images db-seed db-migrate db-reset db-backup db-restore \
+.PHONY: help venv setup images start start-dev stop status check-health logs logs-service \
+	restart-service rebuild shell clean validate-env generate-jwt \
+	db-seed db-migrate db-reset db-backup db-restore \
 	benchmark-db harness test test-unit test-integration \
 	test-molecule test-e2e lint
 
@@ -27,6 +29,56 @@ setup: venv ## Set up this machine (ansible-playbook setup.yml); ARGS= passes op
 
 images: venv ## Build the local container images from Debian packages (no registry).
 	ansible-playbook playbooks/local_images.yml $(ARGS)
+
+# The stack's own `docker compose` (its project and files), written by every start.
+WORKSPACE ?= $(HOME)/workspace/go-platform
+COMPOSE ?= $(WORKSPACE)/deploy/compose/compose
+NEED_SERVICE = @test -n "$(SERVICE)" || { echo 'Say which service: SERVICE=auth-service' >&2; exit 2; }
+
+start: venv ## Start the stack and wait until every container is healthy.
+	ansible-playbook start.yml $(ARGS)
+
+start-dev: venv ## Start it with sources mounted and hot reload (air).
+	ansible-playbook start-dev.yml $(ARGS)
+
+stop: venv ## Stop the stack, keeping its data (VOLUMES=yes removes the data too).
+	ansible-playbook stop.yml $(if $(filter yes,$(VOLUMES)),-e volumes=true) $(ARGS)
+
+status: venv ## One table: service, state, health, ports.
+	ansible-playbook status.yml $(ARGS)
+
+check-health: venv ## Probe every service's health endpoints and every component once.
+	ansible-playbook check-health.yml $(ARGS)
+
+logs: venv ## Logs of the stack (SERVICE= one service, TAIL=100); follows on a terminal.
+	@if [ -t 1 ] && [ -x "$(COMPOSE)" ]; then $(COMPOSE) logs -f --tail $(or $(TAIL),100) $(SERVICE); \
+	else ansible-playbook logs.yml -e tail=$(or $(TAIL),100) $(if $(SERVICE),-e service=$(SERVICE)) $(ARGS); fi
+
+logs-service: ## Logs of one service: make logs-service SERVICE=auth-service.
+	$(NEED_SERVICE)
+	@$(MAKE) --no-print-directory logs SERVICE=$(SERVICE)
+
+restart-service: venv ## Restart one service and wait until it is healthy: SERVICE=.
+	$(NEED_SERVICE)
+	ansible-playbook restart-service.yml -e service=$(SERVICE) $(ARGS)
+
+rebuild: venv ## Rebuild one service's image from its clone and recreate it: SERVICE=.
+	$(NEED_SERVICE)
+	ansible-playbook rebuild.yml -e service=$(SERVICE) $(ARGS)
+
+shell: ## A shell in one service's container: SERVICE=.
+	$(NEED_SERVICE)
+	$(COMPOSE) exec $(SERVICE) sh
+
+clean: venv ## Remove the stack's containers, network and volumes (keeps .env and your overlay).
+	ansible-playbook clean.yml $(ARGS)
+
+validate-env: venv ## Check the workspace .env against its schema; lists every problem.
+	ansible-playbook validate-env.yml $(ARGS)
+
+generate-jwt: venv ## Print a test token (USER_ID=, TENANT_ID=, ROLES=admin,user) signed with .env's secret.
+	@ansible-playbook generate-jwt.yml $(if $(USER_ID),-e user_id=$(USER_ID)) \
+	  $(if $(TENANT_ID),-e tenant_id=$(TENANT_ID)) $(if $(ROLES),-e roles=$(ROLES)) $(ARGS) | tail -n 1
 
 # MONGODB_URI= works on any MongoDB (default: the stack's, on 127.0.0.1:27017).
 DB_ARGS = $(if $(MONGODB_URI),-e mongodb_uri=$(MONGODB_URI)) $(ARGS)

@@ -957,6 +957,27 @@ def stack_endpoints(catalog: dict) -> list:
     return lines
 
 
+def stack_health_endpoints(catalog: dict) -> list:
+    """The service_health endpoints of the stack, seen from this machine: each service's
+    health URL (and its gRPC health where it has a gRPC port), each component's first
+    published port over TCP."""
+    endpoints = []
+    for c in catalog["containers"]:
+        if c["health_url"]:
+            endpoints.append({"name": c["name"], "kind": "http", "url": c["health_url"]})
+            endpoints.extend(
+                {"name": f"{c['name']} grpc", "kind": "grpc", "host": p["host_ip"], "port": p["host"]}
+                for p in c["ports"]
+                if p["name"] == "grpc"
+            )
+        elif c["ports"]:
+            first = c["ports"][0]
+            endpoints.append(
+                {"name": c["name"], "kind": "tcp", "host": first["host_ip"], "port": first["host"]}
+            )
+    return endpoints
+
+
 def dotenv_values(text: str) -> dict:
     """KEY -> value of a .env, parsed as the workspace role writes it (module_utils.dotenv)."""
     try:
@@ -971,6 +992,7 @@ class FilterModule:
             "stack_catalog": stack_catalog,
             "stack_image_source": stack_image_source,
             "stack_compose": stack_compose,
+            "stack_health_endpoints": stack_health_endpoints,
             "stack_prometheus_config": stack_prometheus_config,
             "stack_prometheus_rules": stack_prometheus_rules,
             "stack_grafana_dashboards": stack_grafana_dashboards,
