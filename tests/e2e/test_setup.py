@@ -1,4 +1,9 @@
-"""setup.yml on this machine: runs to the end, a second run changes nothing and is quick.
+"""setup.yml on this machine: from nothing to a healthy stack, then the daily playbooks.
+
+setup.yml installs the workstation, clones the six services, writes the workspace, builds
+their images and brings the stack up (local images: FerretDB as mongodb, Redis and RabbitMQ
+from Debian packages), seeds MongoDB and ends with service_health. The tests below run in
+order on that one stack and clean it away at the end.
 
 The service repositories come from local bare repositories (the stand-in service, one per
 catalog entry) instead of GitHub, which this machine cannot reach; the workspace is a
@@ -15,9 +20,11 @@ import stat
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import docker
+import pymongo
 import pytest
 import yaml
 
@@ -29,6 +36,8 @@ SERVICES = [
         "devtools_services"
     ]
 ]
+PROJECT = "vhvcorp"
+MONGODB_URI = "mongodb://127.0.0.1:27017/"
 SMALL_GO_TOOLS = [{"package": "github.com/a8m/envsubst/cmd/envsubst", "version": "v1.4.3"}]
 
 
@@ -49,11 +58,14 @@ def setup_vars(tmp_path_factory) -> dict:
         "devtools_git_base_url": standin.base_url(root / "git"),
         "go_tools_list": SMALL_GO_TOOLS,
         "kube_tools_tools": ["kubectl"],
+        "devtools_stack_image_source": "local",
         "quick": True,
     }
 
 
-def run_setup(setup_vars: dict, *extra: str, env: dict | None = None, cwd=REPO_ROOT):
+def run_setup(
+    setup_vars: dict, *extra: str, env: dict | None = None, cwd=REPO_ROOT, expect_failure=False
+):
     started = time.monotonic()
     result = subprocess.run(
         [str(BIN / "ansible-playbook"), *extra, "-e", json.dumps(setup_vars)],
@@ -64,8 +76,43 @@ def run_setup(setup_vars: dict, *extra: str, env: dict | None = None, cwd=REPO_R
         stdin=subprocess.DEVNULL,
         env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", **(env or {})),
     )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr
+    if expect_failure:
+        assert result.returncode != 0, result.stdout[-3000:]
+    else:
+        assert result.returncode == 0, result.stdout[-6000:] + result.stderr
     return json.loads(result.stdout), time.monotonic() - started
+
+
+def task_result(report: dict, name: str) -> tuple[dict, dict]:
+    """The last task called `name`: (its duration, its result on localhost)."""
+    found = [
+        (task["task"]["duration"], task["hosts"]["localhost"])
+        for play in report["plays"]
+        for task in play["tasks"]
+        if task["task"]["name"] == name and "localhost" in task["hosts"]
+    ]
+    assert found, f"no task {name!r} ran"
+    return found[-1]
+
+
+def seconds_between(start: str, end: str) -> float:
+    fmt = "%Y-%m-%dT%H:%M:%S.%fZ"
+    return (datetime.strptime(end, fmt) - datetime.strptime(start, fmt)).total_seconds()
+
+
+def users_count() -> int:
+    with pymongo.MongoClient(MONGODB_URI, serverSelectionTimeoutMS=5000) as client:
+        return client["go_dev"]["users"].count_documents({})
+
+
+def project_leftovers() -> dict:
+    engine = docker.from_env()
+    label = f"com.docker.compose.project={PROJECT}"
+    return {
+        "containers": [c.name for c in engine.containers.list(all=True, filters={"label": label})],
+        "networks": [n.name for n in engine.networks.list(filters={"label": label})],
+        "volumes": [v.name for v in engine.volumes.list(filters={"label": label})],
+    }
 
 
 def changed_tasks(report: dict) -> list:
@@ -80,11 +127,25 @@ def changed_tasks(report: dict) -> list:
 def test_setup_runs_to_the_end_and_reruns_quickly_with_no_change(setup_vars):
     first, first_seconds = run_setup(setup_vars, "setup.yml")
     assert first["stats"]["localhost"]["failures"] == 0
+    up, _ = task_result(first, "Bring the stack up with Compose (docker compose up --wait).")
+    checked, health = task_result(
+        first, "Check every service's health endpoints and every component's port."
+    )
+    assert health["healthy"] is True, health["unhealthy"]
+    names = {e["name"] for e in health["endpoints"]}
+    assert {"mongodb", "redis", "rabbitmq", *SERVICES} <= names
+    last_healthy = max(e["healthy_after_s"] for e in health["endpoints"])
+    print(
+        f"setup.yml: stack up to all-healthy {seconds_between(up['start'], checked['end']):.1f} s;"
+        f" service_health returned {health['elapsed_s'] - last_healthy:.2f} s after the last"
+        " endpoint turned healthy"
+    )
+    assert users_count() > 0
 
     second, second_seconds = run_setup(setup_vars, "setup.yml")
     assert second["stats"]["localhost"]["changed"] == 0, changed_tasks(second)
     print(f"setup.yml: first run {first_seconds:.1f} s, second run {second_seconds:.1f} s")
-    assert second_seconds < 60, f"a rerun with nothing to do took {second_seconds:.1f} s"
+    assert second_seconds < 180, f"a rerun with nothing to do took {second_seconds:.1f} s"
 
     workspace = Path(setup_vars["workspace"])
     for name in SERVICES:
@@ -162,3 +223,88 @@ def test_installed_collection_runs_setup_by_its_fqcn(tmp_path, setup_vars):
     report, _ = run_setup(setup_vars, "vhvcorp.devtools.setup", env=env, cwd=tmp_path)
     assert list(report["stats"]) == ["localhost"]
     assert report["stats"]["localhost"]["changed"] == 0, changed_tasks(report)
+
+
+def test_check_health_passes(setup_vars):
+    report, _ = run_setup(setup_vars, "check-health.yml")
+    _, health = task_result(
+        report, "Check every service's health endpoints and every component's port."
+    )
+    assert health["healthy"] is True
+    assert len(health["endpoints"]) >= 3 + len(SERVICES)
+
+
+def test_backup_reset_and_restore_give_the_seeded_data_back(setup_vars):
+    run_setup(setup_vars, "db-seed.yml")
+    seeded = users_count()
+    assert seeded > 0
+
+    run_setup(setup_vars, "db-backup.yml")
+    (archive,) = sorted(Path(setup_vars["workspace"], "backups", "daily").glob("*.tar.gz"))
+
+    run_setup(setup_vars, "db-reset.yml", "-e", "confirm=true", "-e", "database_reset_reseed=false")
+    assert users_count() == 0
+
+    run_setup(setup_vars, "db-restore.yml", "-e", f"file={archive}")
+    assert users_count() == seeded
+
+
+def test_stop_then_start_keeps_the_data(setup_vars):
+    before = users_count()
+    run_setup(setup_vars, "stop.yml")
+    running = docker.from_env().containers.list(
+        filters={"label": f"com.docker.compose.project={PROJECT}"}
+    )
+    assert running == []
+    run_setup(setup_vars, "start.yml")
+    assert users_count() == before
+
+
+def test_restart_and_rebuild_one_service(setup_vars):
+    def started_at(name: str) -> str:
+        (container,) = docker.from_env().containers.list(
+            filters={
+                "label": [
+                    f"com.docker.compose.project={PROJECT}",
+                    f"com.docker.compose.service={name}",
+                ]
+            }
+        )
+        return container.attrs["State"]["StartedAt"], container.id
+
+    before_restart = started_at("auth-service")
+    run_setup(setup_vars, "restart-service.yml", "-e", "service=auth-service")
+    after_restart = started_at("auth-service")
+    assert after_restart[0] != before_restart[0] and after_restart[1] == before_restart[1]
+
+    other = started_at("tenant-service")
+    before_rebuild = started_at("user-service")
+    run_setup(setup_vars, "rebuild.yml", "-e", "service=user-service")
+    assert started_at("user-service")[1] != before_rebuild[1]  # a new container
+    assert started_at("tenant-service") == other  # the others untouched
+    run_setup(setup_vars, "check-health.yml")
+
+
+def test_a_failing_service_makes_setup_fail_and_names_it(setup_vars):
+    services = yaml.safe_load((REPO_ROOT / "group_vars/all/services.yml").read_text())
+    catalog = services["devtools_services"]
+    for service in catalog:
+        if service["name"] == "tenant-service":
+            service["environment"] = {"STANDIN_FAIL_HEALTH": "true"}
+    failing = dict(setup_vars, devtools_services=catalog, stack_wait_timeout=120)
+    report, _ = run_setup(failing, "setup.yml", expect_failure=True)
+    failures = [
+        host.get("msg", "")
+        for play in report["plays"]
+        for task in play["tasks"]
+        for host in task["hosts"].values()
+        if host.get("failed")
+    ]
+    assert any("tenant-service" in message for message in failures), failures
+    assert not any("user-service" in message for message in failures), failures
+
+
+def test_clean_leaves_no_container_network_or_volume(setup_vars):
+    run_setup(setup_vars, "clean.yml")
+    assert project_leftovers() == {"containers": [], "networks": [], "volumes": []}
+    assert (Path(setup_vars["workspace"]) / ".env").is_file()
