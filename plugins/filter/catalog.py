@@ -966,7 +966,12 @@ def stack_health_endpoints(catalog: dict) -> list:
         if c["health_url"]:
             endpoints.append({"name": c["name"], "kind": "http", "url": c["health_url"]})
             endpoints.extend(
-                {"name": f"{c['name']} grpc", "kind": "grpc", "host": p["host_ip"], "port": p["host"]}
+                {
+                    "name": f"{c['name']} grpc",
+                    "kind": "grpc",
+                    "host": p["host_ip"],
+                    "port": p["host"],
+                }
                 for p in c["ports"]
                 if p["name"] == "grpc"
             )
