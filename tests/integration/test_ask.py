@@ -3,6 +3,7 @@
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -65,6 +66,26 @@ def _read_until(fd, marker, out, timeout=30):
     return out
 
 
+def _type(fd, keys):
+    """Type an answer as a person would, a moment after the prompt: the prompt switches the
+    terminal's mode after printing, and that switch drops input typed before it."""
+    time.sleep(0.5)
+    os.write(fd, keys)
+
+
+def _wait(pid, timeout):
+    """The child's exit status, or None (and the child killed) when it is still running."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None
+
+
 def test_on_a_terminal_it_asks_and_never_echoes_the_secret(tmp_path, repo_root):
     playbook = write_playbook(tmp_path)
     env = dict(os.environ, ANSIBLE_CONFIG=str(repo_root / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
@@ -73,15 +94,16 @@ def test_on_a_terminal_it_asks_and_never_echoes_the_secret(tmp_path, repo_root):
         os.execve(str(BIN / "ansible-playbook"), ["ansible-playbook", str(playbook)], env)  # noqa: S606
     try:
         out = _read_until(fd, b"Workspace directory [/tmp/default-ws]:", b"")
-        os.write(fd, b"/tmp/typed-ws\r")
+        _type(fd, b"/tmp/typed-ws\r")
         out = _read_until(fd, b"JWT secret (input hidden", out)
-        os.write(fd, b"s3cr3t-value\r")
+        _type(fd, b"s3cr3t-value\r")
         out = _read_until(fd, b"PLAY RECAP", out)
         out = _read_until(fd, b"failed=", out)
+        status = _wait(pid, timeout=30)
     finally:
-        _, status = os.waitpid(pid, 0)
         os.close(fd)
     text = out.decode(errors="replace")
+    assert status is not None, "ansible-playbook did not finish; it printed:\n" + text
     assert os.waitstatus_to_exitcode(status) == 0, text
     assert "answer=/tmp/typed-ws interactive=True secret_length=12" in text
     assert "s3cr3t-value" not in text
