@@ -208,24 +208,7 @@ def test_bad_options_are_refused_before_anything_runs(tmp_path, kwargs, quoted):
     assert not (tmp_path / "ws").exists()
 
 
-# --- the module's documentation ---------------------------------------------------------------
-
-
-def test_every_option_is_documented_as_specified():
-    doc = yaml.safe_load(module.DOCUMENTATION)
-    spec = module.argument_spec()
-    assert doc["module"] == "git_repositories"
-    assert set(doc["options"]) == set(spec)
-    for option, rules in spec.items():
-        described = doc["options"][option]
-        assert described.get("description"), option
-        assert described["type"] == rules.get("type", "str"), option
-        assert described.get("default") == rules.get("default"), option
-        assert described.get("choices") == rules.get("choices"), option
-        assert bool(described.get("required")) == bool(rules.get("required")), option
-        assert described.get("elements") == rules.get("elements"), option
-    suboptions = doc["options"]["repositories"]["suboptions"]
-    assert set(suboptions) == set(spec["repositories"]["options"])
+# --- the module's documentation (options against the spec: tests/unit/test_module_docs.py) ---
 
 
 def test_attributes_examples_and_return_are_complete():

@@ -108,17 +108,13 @@ def test_bad_durations_name_the_value_and_the_fix(text):
     assert "24h" in str(info.value)
 
 
-def test_module_documents_its_argument_spec_and_returns():
+def test_module_documents_what_it_returns():
     module = importlib.import_module(
         "ansible_collections.vhvcorp.devtools.plugins.modules.jwt_token"
     )
+    # Options against the spec: tests/unit/test_module_docs.py.
     doc = yaml.safe_load(module.DOCUMENTATION)
     spec = module.argument_spec()
-    assert set(doc["options"]) == set(spec)
-    for name, rules in spec.items():
-        assert doc["options"][name]["type"] == rules["type"], name
-        assert doc["options"][name].get("default") == rules.get("default"), name
-        assert bool(doc["options"][name].get("required")) == bool(rules.get("required")), name
     assert spec["secret"]["no_log"] is True
     assert doc["attributes"]["check_mode"]["support"] == "full"
     returned = yaml.safe_load(module.RETURN)
