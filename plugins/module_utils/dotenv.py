@@ -292,6 +292,12 @@ class Schema:
         return bool(_SECRET_NAME.search(key))
 
 
+def module_schema(params: dict) -> Schema:
+    """The Schema of a module's ``schema`` (data) or ``schema_path`` and ``services`` options."""
+    data = params["schema"] or load_schema_file(params["schema_path"])
+    return build_schema(data, params["services"])
+
+
 def load_schema_file(path: str) -> dict:
     """Read schema data from a YAML (needs PyYAML) or JSON file."""
     try:

@@ -154,8 +154,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.dotenv import (
     DotenvError,
     SchemaError,
-    build_schema,
-    load_schema_file,
+    module_schema,
 )
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.env_validate import (
     summary,
@@ -187,8 +186,7 @@ def main():
             "(setup.yml --tags workspace) or give the right path." % module.params["path"]
         )
     try:
-        data = module.params["schema"] or load_schema_file(module.params["schema_path"])
-        schema = build_schema(data, module.params["services"])
+        schema = module_schema(module.params)
     except SchemaError as exc:
         module.fail_json(msg="schema: %s" % exc)
     try:

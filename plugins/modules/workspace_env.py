@@ -164,11 +164,10 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.dotenv import (
     FILE_MODE,
     DotenvError,
     SchemaError,
-    build_schema,
     file_mode,
     invalid_overrides,
-    load_schema_file,
     mask_text,
+    module_schema,
     parse,
     render,
     write_atomic,
@@ -227,8 +226,7 @@ def main():
     )
     path = os.path.realpath(module.params["path"])
     try:
-        data = module.params["schema"] or load_schema_file(module.params["schema_path"])
-        schema = build_schema(data, module.params["services"])
+        schema = module_schema(module.params)
     except SchemaError as exc:
         module.fail_json(msg="schema: %s" % exc)
 
