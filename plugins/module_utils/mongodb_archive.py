@@ -283,33 +283,49 @@ def iter_bson_chunks(stream, where, chunk_size=CHUNK_SIZE):
 
     Raises ArchiveError on a bad length prefix, a missing NUL terminator or trailing bytes
     that are not a whole document (a truncated file).
+
+    Each read goes straight into a buffer after the partial document carried over from the
+    last one, and a chunk is one copy out of it: a restore reads every byte twice (the
+    verification and the insert pass), so copies show (three more took 0.1 s per 100 MB).
     """
-    pending = bytearray()
+    readinto = getattr(stream, "readinto", None)
+    carry = b""
     base = 0
     while True:
-        data = stream.read(chunk_size)
-        if data:
-            pending += data
-        offsets = []
-        off = 0
-        end = len(pending)
-        while end - off >= 4:
-            size = int.from_bytes(pending[off : off + 4], "little", signed=True)
-            _check_size(size, where, base + off)
-            if end - off < size:
-                break
-            if pending[off + size - 1] != 0:
-                raise _no_nul(where, base + off, size)
-            offsets.append(off)
-            off += size
+        buf = bytearray(len(carry) + chunk_size)
+        buf[: len(carry)] = carry
+        filled = len(carry)
+        with memoryview(buf) as view:
+            if readinto is not None:
+                while filled < len(buf):
+                    count = readinto(view[filled:])
+                    if not count:
+                        break
+                    filled += count
+            else:
+                data = stream.read(chunk_size)
+                view[filled : filled + len(data)] = data
+                filled += len(data)
+            got = filled - len(carry)
+            offsets = []
+            off = 0
+            while filled - off >= 4:
+                size = int.from_bytes(view[off : off + 4], "little", signed=True)
+                _check_size(size, where, base + off)
+                if filled - off < size:
+                    break
+                if view[off + size - 1] != 0:
+                    raise _no_nul(where, base + off, size)
+                offsets.append(off)
+                off += size
+            chunk = view[:off].tobytes() if offsets else b""
+            carry = view[off:filled].tobytes()
         if offsets:
-            chunk = bytes(pending[:off])
-            del pending[:off]
             base += off
             yield chunk, offsets
-        if not data:
-            if pending:
-                raise _truncated(where, len(pending))
+        if not got:
+            if carry:
+                raise _truncated(where, len(carry))
             return
 
 
