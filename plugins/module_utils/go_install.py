@@ -169,7 +169,7 @@ def find_go(go: str | None) -> str:
     )
 
 
-def _tail(text: str) -> str:
+def stderr_tail(text: str) -> str:
     lines = [line for line in (text or "").strip().splitlines() if line.strip()]
     return "\n".join(lines[-STDERR_TAIL_LINES:])
 
@@ -201,7 +201,7 @@ class GoInstaller:
         result = self._run(["env", "-json", "GOVERSION", "GOPATH", "GOBIN", "GOPROXY"])
         if result.returncode != 0:
             raise GoInstallError(
-                f"`{self.go} env` failed (exit {result.returncode}): {_tail(result.stderr)}. "
+                f"`{self.go} env` failed (exit {result.returncode}): {stderr_tail(result.stderr)}. "
                 "Check that this is a working Go installation, or set `go` to another."
             )
         return json.loads(result.stdout)
@@ -239,7 +239,7 @@ class GoInstaller:
             if result.returncode != 0:
                 raise GoInstallError(
                     f"`go install {tool['package']}@{tool['version']}` failed for tool "
-                    f"{tool['name']!r} (exit {result.returncode}):\n{_tail(result.stderr)}\n"
+                    f"{tool['name']!r} (exit {result.returncode}):\n{stderr_tail(result.stderr)}\n"
                     f"Check that version {tool['version']} exists and holds that package "
                     "(`go list -m -versions <module>` lists them), that the module "
                     f"proxy answers (GOPROXY={self.go_env.get('GOPROXY')}), and that"

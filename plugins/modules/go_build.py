@@ -1,0 +1,181 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, vhvcorp platform team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or
+# https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: go_build
+short_description: Build Go programs from local sources, replacing a binary only when it changes
+version_added: 1.0.0
+description:
+  - Runs C(go build -o) for each entry of O(builds), in parallel (one per CPU). Go leaves a
+    binary that is up to date as it is, without linking it again, and otherwise links a
+    new one and moves it into place. A change is reported only when the binary's bytes
+    differ from before; with the default O(flags) (C(-trimpath), C(-buildvcs=false)) the
+    same sources give the same bytes, so a rerun with unchanged sources reports none.
+  - Returns each binary's sha1, which the stack role puts in the recipe label of the service
+    image it builds.
+  - Use M(vhvcorp.devtools.go_install) for tools from the module proxy (C(go install
+    pkg@version)); this module builds clones on disk.
+author:
+  - vhvcorp platform team (@vhvcorp)
+attributes:
+  check_mode:
+    support: full
+    details: >-
+      Nothing is built; each result carries the sha1 of the binary already there, and is
+      reported as a change only where there is none yet.
+  diff_mode:
+    support: none
+options:
+  builds:
+    description:
+      - The programs to build.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description:
+          - What the program is called in results and messages.
+        type: str
+        required: true
+      chdir:
+        description:
+          - The source tree, a Go module (it has a C(go.mod)).
+        type: path
+        required: true
+      package:
+        description:
+          - The main package to build, relative to O(builds[].chdir).
+        type: str
+        default: .
+      output:
+        description:
+          - The binary to write; its directory is made when missing.
+        type: path
+        required: true
+  go:
+    description:
+      - The go command. Default is the C(go) on PATH, else the go_toolchain role's.
+    type: str
+  flags:
+    description:
+      - Flags of C(go build), before C(-o).
+    type: list
+    elements: str
+    default: [-trimpath, -buildvcs=false, -ldflags=-s -w]
+  environment:
+    description:
+      - Variables added to the environment of C(go build).
+    type: dict
+    default: {CGO_ENABLED: "0"}
+  fail_on_missing:
+    description:
+      - Fail when an entry's O(builds[].chdir) is not a Go module. When false, those entries
+        are listed in RV(missing) and not built, so the caller can say what to do.
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+- name: Build the services from their clones.
+  vhvcorp.devtools.go_build:
+    builds:
+      - name: auth-service
+        chdir: "{{ workspace }}/auth-service"
+        package: ./cmd/server
+        output: "{{ workspace }}/deploy/build/auth-service/server"
+  register: built
+
+- name: Say which binaries changed.
+  ansible.builtin.debug:
+    msg: "{{ built.results | selectattr('changed') | map(attribute='name') | list }}"
+"""
+
+RETURN = r"""
+results:
+  description: One per built entry of O(builds), in order.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: auth-service, output: /home/dev/workspace/deploy/build/auth-service/server,
+       sha1: 3f786850e387550fdab836ed7e6dc881de23001b, changed: false}
+missing:
+  description: The names of the entries whose O(builds[].chdir) has no C(go.mod) (not built).
+  returned: always
+  type: list
+  elements: str
+  sample: [tenant-service]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_build import (
+    DEFAULT_FLAGS,
+    GoBuildError,
+    build_all,
+    missing_modules,
+)
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_install import (
+    GoInstallError,
+    find_go,
+)
+
+
+def argument_spec():
+    return dict(
+        builds=dict(
+            type="list",
+            elements="dict",
+            required=True,
+            options=dict(
+                name=dict(type="str", required=True),
+                chdir=dict(type="path", required=True),
+                package=dict(type="str", default="."),
+                output=dict(type="path", required=True),
+            ),
+        ),
+        go=dict(type="str"),
+        flags=dict(type="list", elements="str", default=list(DEFAULT_FLAGS)),
+        environment=dict(type="dict", default={"CGO_ENABLED": "0"}),
+        fail_on_missing=dict(type="bool", default=True),
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    missing = missing_modules(params["builds"])
+    if missing and params["fail_on_missing"]:
+        module.fail_json(
+            msg="Not Go modules (no go.mod): %s. Clone them first (setup.yml --tags repos) or "
+            "leave them out of `builds`."
+            % ", ".join("%s in %s" % (b["name"], b["chdir"]) for b in missing),
+            missing=[b["name"] for b in missing],
+        )
+    builds = [b for b in params["builds"] if b not in missing]
+    try:
+        go = find_go(params["go"]) if builds and not module.check_mode else params["go"]
+        results = build_all(
+            go,
+            builds,
+            flags=params["flags"],
+            environment=params["environment"],
+            check_mode=module.check_mode,
+        )
+    except (GoBuildError, GoInstallError) as exc:
+        module.fail_json(msg=str(exc), missing=[b["name"] for b in missing])
+    module.exit_json(
+        changed=any(r["changed"] for r in results),
+        results=results,
+        missing=[b["name"] for b in missing],
+    )
+
+
+if __name__ == "__main__":
+    main()
