@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pymongo
 import pytest
 
@@ -104,3 +105,19 @@ def private_ferretdb(harness_state: dict, tmp_path: Path) -> Iterator[PrivateFer
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def container_label(request) -> dict:
+    """The label a test module puts on the containers it starts (removed after the module)."""
+    return {"org.vhvcorp.devtools.test": request.module.__name__.rsplit(".", 1)[-1]}
+
+
+@pytest.fixture(scope="module")
+def engine(container_label: dict) -> Iterator[docker.DockerClient]:
+    """The harness's Docker engine; the module's labelled containers are removed at its end."""
+    client = docker.from_env()
+    yield client
+    for container in client.containers.list(all=True, filters={"label": list(container_label)}):
+        container.remove(force=True)
+    client.close()

@@ -4,34 +4,22 @@ import json
 import socket
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import docker
 import pymongo
 import pytest
-
-LABEL = {"org.vhvcorp.devtools.test": "local-images"}
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[docker.DockerClient]:
-    client = docker.from_env()
-    yield client
-    for container in client.containers.list(all=True, filters={"label": list(LABEL)}):
-        container.remove(force=True)
-    client.close()
 
 
 def image_ref(harness_state: dict, key: str) -> str:
     return next(i["image"] for i in harness_state["images"] if i["key"] == key)
 
 
-def run(engine, harness_state, key: str, port: int, **kwargs):
+def run(engine, labels, harness_state, key: str, port: int, **kwargs):
     """Start the image with `port` published on 127.0.0.1 (a free host port)."""
     container = engine.containers.run(
         image_ref(harness_state, key),
         detach=True,
-        labels=LABEL,
+        labels=labels,
         ports={f"{port}/tcp": ("127.0.0.1", None)},
         **kwargs,
     )
@@ -74,8 +62,8 @@ def test_base_and_python_images(engine, harness_state):
     assert out.decode().strip() == "3"
 
 
-def test_redis_answers_ping_and_runs_unprivileged(engine, harness_state):
-    container, port = run(engine, harness_state, "redis", 6379)
+def test_redis_answers_ping_and_runs_unprivileged(engine, harness_state, container_label):
+    container, port = run(engine, container_label, harness_state, "redis", 6379)
 
     def ping():
         # docker-proxy accepts before Redis listens; an empty answer means "not yet".
@@ -90,11 +78,11 @@ def test_redis_answers_ping_and_runs_unprivileged(engine, harness_state):
     assert container.exec_run(["id", "-un"]).output.decode().strip() == "redis"
 
 
-def test_rabbitmq_speaks_amqp_and_serves_management(engine, harness_state):
+def test_rabbitmq_speaks_amqp_and_serves_management(engine, harness_state, container_label):
     container = engine.containers.run(
         image_ref(harness_state, "rabbitmq"),
         detach=True,
-        labels=LABEL,
+        labels=container_label,
         hostname="rabbit-test",
         ports={"5672/tcp": ("127.0.0.1", None), "15672/tcp": ("127.0.0.1", None)},
     )
@@ -123,8 +111,8 @@ def test_rabbitmq_speaks_amqp_and_serves_management(engine, harness_state):
     assert frame[0] == 1 and frame[1:3] == b"\x00\x00"
 
 
-def test_prometheus_is_ready(engine, harness_state):
-    container, port = run(engine, harness_state, "prometheus", 9090)
+def test_prometheus_is_ready(engine, harness_state, container_label):
+    container, port = run(engine, container_label, harness_state, "prometheus", 9090)
 
     def ready():
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=2) as response:
@@ -133,8 +121,8 @@ def test_prometheus_is_ready(engine, harness_state):
     assert eventually(ready, 60, container) == 200
 
 
-def test_ferretdb_image_stores_documents(engine, harness_state):
-    container, port = run(engine, harness_state, "ferretdb", 27017)
+def test_ferretdb_image_stores_documents(engine, harness_state, container_label):
+    container, port = run(engine, container_label, harness_state, "ferretdb", 27017)
     client = pymongo.MongoClient(f"mongodb://127.0.0.1:{port}/", serverSelectionTimeoutMS=1000)
 
     def ping():

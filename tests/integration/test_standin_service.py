@@ -28,7 +28,6 @@ import pytest
 GO = "/usr/local/go/bin/go"
 REDIS_IMAGE = "vhvcorp-local/redis:7.0"
 BASE_IMAGE = "vhvcorp-local/debian:bookworm"
-LABEL = {"org.vhvcorp.devtools.test": "standin-service"}
 TESTS_DIR = Path(__file__).resolve().parent.parent
 SOURCE = TESTS_DIR / "fixtures" / "standin-service"
 
@@ -95,25 +94,16 @@ def standin_binary(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def engine() -> Iterator[docker.DockerClient]:
-    client = docker.from_env()
-    yield client
-    for container in client.containers.list(all=True, filters={"label": list(LABEL)}):
-        container.remove(force=True)
-    client.close()
-
-
 class Redis:
     """A Redis container on a fixed 127.0.0.1 port, so that stop and start keep the address."""
 
-    def __init__(self, engine: docker.DockerClient):
+    def __init__(self, engine: docker.DockerClient, labels: dict):
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.container = engine.containers.run(
             REDIS_IMAGE,
             detach=True,
-            labels=LABEL,
+            labels=labels,
             ports={"6379/tcp": ("127.0.0.1", self.port)},
         )
         self.wait()
@@ -139,8 +129,8 @@ class Redis:
 
 
 @pytest.fixture
-def redis_server(engine) -> Iterator[Redis]:
-    server = Redis(engine)
+def redis_server(engine, container_label) -> Iterator[Redis]:
+    server = Redis(engine, container_label)
     yield server
     server.container.remove(force=True)
 
@@ -457,13 +447,13 @@ def test_sigterm_stops_it_gracefully(run_standin, redis_server, ferretdb_uri):
     assert messages[-2:] == ["signal received; shutting down", "stopped"]
 
 
-def test_runs_unprivileged_in_a_debian_container(engine, standin_binary):
+def test_runs_unprivileged_in_a_debian_container(engine, container_label, standin_binary):
     """The static binary runs in the bare Debian image, as an unprivileged user."""
     container = engine.containers.run(
         BASE_IMAGE,
         ["/server"],
         detach=True,
-        labels=LABEL,
+        labels=container_label,
         user="65534:65534",
         environment={
             "SERVICE_NAME": "system-config-service",
