@@ -26,6 +26,7 @@ callable ``hook(step, info)`` that raises. It is not a module option.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import os
 import re
@@ -677,10 +678,16 @@ def restore(
     flavor = capabilities.get("flavor", "mongodb")
     drop_target = capabilities.get("rename_drop_target", True)
 
-    recovered = recover(client, check_mode=check_mode, drop_target=drop_target)
-
-    source = open_source(src)
-    inventory = source.scan()  # verifies everything; raises ArchiveError before any write
+    # Finishing or undoing what an interrupted restore left waits on the server, verifying
+    # the input waits on decompression and hashing: they overlap, and both end before this
+    # restore writes anything (a corrupt input still gets the earlier restore repaired).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        recovering = pool.submit(recover, client, check_mode=check_mode, drop_target=drop_target)
+        try:
+            source = open_source(src)
+            inventory = source.scan()  # verifies everything; raises ArchiveError, writes nothing
+        finally:
+            recovered = recovering.result()
     items, skipped = plan(
         client,
         inventory,
