@@ -42,10 +42,9 @@ def _current_mode(path):
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
-def _read(path, limit):
-    """At most ``limit`` + 1 bytes of the file: enough to tell whether it equals ``limit`` bytes."""
+def _read(path):
     with open(path, "rb") as handle:
-        return handle.read(limit + 1)
+        return handle.read()
 
 
 def _write_atomically(path, data, mode):
@@ -140,7 +139,7 @@ def _file(path, data, mode, force, check_mode):
         )
     if exists and not force:
         return {"path": path, "state": "file", "changed": False, "action": "kept"}, None
-    current = _read(path, len(data)) if exists else None
+    current = _read(path) if exists else None
     if current == data:
         if _current_mode(path) == mode:
             return {"path": path, "state": "file", "changed": False, "action": "unchanged"}, None

@@ -67,9 +67,10 @@ def test_only_differing_content_or_mode_is_written(tmp_path):
 def test_a_longer_file_with_the_same_start_is_rewritten(tmp_path):
     path = tmp_path / "f"
     path.write_text("abcdef")
-    results, _, _ = apply([{"path": str(path), "content": "abc"}])
+    results, diffs, _ = apply([{"path": str(path), "content": "abc"}])
     assert results[0]["action"] == "updated"
     assert path.read_text() == "abc"
+    assert (diffs[0]["before"], diffs[0]["after"]) == ("abcdef", "abc")
 
 
 def test_force_false_keeps_the_users_file(tmp_path):
