@@ -59,9 +59,11 @@ try:
     # small machine the server and the compression share the CPU, and zlib alone cannot keep
     # up with the cursor (benchmarks/mongodb_backup_restore.py measures it); optional.
     from isal import igzip as _igzip
+    from isal.isal_zlib import crc32 as _crc32
     from isal.isal_zlib import error as _isal_error
 except ImportError:
     _igzip = None
+    _crc32 = zlib.crc32
     _isal_error = zlib.error
 
 try:
@@ -465,17 +467,25 @@ class Crc64:
 
 
 class _CountingWriter:
-    """Forwards writes to a file and hashes what passed (the bytes of one gzip member)."""
+    """Forwards writes to a file and checksums what passed (the bytes of one gzip member)."""
 
-    def __init__(self, raw):
+    def __init__(self, raw, sync_bytes=None):
         self.raw = raw
-        self.sha = hashlib.sha256()
+        self.crc = 0
         self.length = 0
+        self._sync_bytes = sync_bytes
+        self._unsynced = 0
 
     def write(self, data):
         self.raw.write(data)
-        self.sha.update(data)
+        self.crc = _crc32(data, self.crc)
         self.length += len(data)
+        if self._sync_bytes:
+            self._unsynced += len(data)
+            if self._unsynced >= self._sync_bytes:
+                self.raw.flush()
+                os.fdatasync(self.raw.fileno())
+                self._unsynced = 0
         return len(data)
 
     def flush(self):
@@ -494,15 +504,24 @@ class TarballWriter:
     has exactly the placeholder's length, is written over the placeholder. Nothing is copied
     or compressed twice, and memory stays bounded.
 
-    Every gzip member written is remembered as (offset, length, sha256), so ``verify_file``
-    can prove afterwards that the file on disk holds exactly these bytes.
+    Every gzip member written is remembered as (offset, length, crc32), so ``verify_file``
+    can prove afterwards that the file on disk holds exactly these bytes. A CRC, not a
+    digest: it guards against a failing disk or another writer, not an adversary (the
+    manifest's sha256 of every member's content does that), and ISA-L computes it at several
+    GB/s, where sha256 would add a tenth of a second per 200 MB to every backup's read-back.
+
+    With ``sync_bytes``, a streamed member's data is flushed to disk (fdatasync) every that
+    many bytes as it is written, so the caller's fsync at the end has little left to do.
     """
 
-    def __init__(self, fileobj, compresslevel=DEFAULT_COMPRESSION_LEVEL, mtime=None):
+    def __init__(
+        self, fileobj, compresslevel=DEFAULT_COMPRESSION_LEVEL, mtime=None, sync_bytes=None
+    ):
         self._out = fileobj
+        self._sync_bytes = sync_bytes
         self._level = int(compresslevel)
         self._mtime = int(time.time() if mtime is None else mtime)
-        self._segments = []  # [offset, length, sha256 hexdigest]
+        self._segments = []  # [offset, length, crc32]
         self._tar_offset = 0  # bytes of uncompressed tar written so far
         self.files = {}  # name -> {"size": int, "sha256": str}
         self._names = set()
@@ -513,7 +532,7 @@ class TarballWriter:
     def _write_segment(self, data):
         offset = self._out.tell()
         self._out.write(data)
-        self._segments.append([offset, len(data), hashlib.sha256(data).hexdigest()])
+        self._segments.append([offset, len(data), _crc32(data)])
         return len(self._segments) - 1
 
     def _tarinfo(self, name, size, directory=False):
@@ -594,17 +613,17 @@ class TarballWriter:
                 "or choose another `dest`." % (path, actual, expected)
             )
         with open(path, "rb") as handle:
-            for offset, length, digest in self._segments:
+            for offset, length, crc in self._segments:
                 handle.seek(offset)
-                sha = hashlib.sha256()
+                actual = 0
                 left = length
                 while left:
                     data = handle.read(min(left, CHUNK_SIZE))
                     if not data:
                         break
-                    sha.update(data)
+                    actual = _crc32(data, actual)
                     left -= len(data)
-                if left or sha.hexdigest() != digest:
+                if left or actual != crc:
                     raise ArchiveError(
                         "%s reads back differently from what was written at byte %d; the disk "
                         "is failing or something else wrote to the file: choose another `dest`."
@@ -620,7 +639,7 @@ class _StreamedMember:
         placeholder = gzip.compress(b"\0" * self._header_len, compresslevel=0, mtime=0)
         self._header_segment = writer._write_segment(placeholder)
         self._data_offset = writer._out.tell()
-        self._counting = _CountingWriter(writer._out)
+        self._counting = _CountingWriter(writer._out, writer._sync_bytes)
         self._gz = _gzip_module(writer._level).GzipFile(
             filename="", mode="wb", compresslevel=writer._level, fileobj=self._counting, mtime=0
         )
@@ -640,9 +659,7 @@ class _StreamedMember:
             self._gz.write(b"\0" * pad)
         self._gz.close()  # writes the gzip trailer; leaves the file open
         end = writer._out.tell()
-        writer._segments.append(
-            [self._data_offset, self._counting.length, self._counting.sha.hexdigest()]
-        )
+        writer._segments.append([self._data_offset, self._counting.length, self._counting.crc])
         header = writer._tarinfo(self._name, self.size)
         if len(header) != self._header_len:
             raise ArchiveError("internal error: the tar header of %s changed length." % self._name)
@@ -655,7 +672,7 @@ class _StreamedMember:
         writer._out.seek(segment[0])
         writer._out.write(member)
         writer._out.seek(end)
-        segment[2] = hashlib.sha256(member).hexdigest()
+        segment[2] = _crc32(member)
         writer._tar_offset += len(header) + self.size + pad
         writer._open_member = None
         info = {"size": self.size, "sha256": self._sha.hexdigest()}

@@ -295,6 +295,22 @@ def test_backup_selection_and_check_mode(mongo_client, caps, fresh_db_name, tmp_
         make_backup(mongo_client, caps, fresh_db_name + "_missing", tmp_path)
 
 
+def test_batches_are_sized_from_the_first_documents(mongo_client, fresh_db_name):
+    """About BATCH_BYTES per cursor batch, from a sample of the first documents (not
+    collStats, which FerretDB answers by sizing the whole collection)."""
+    db = mongo_client[fresh_db_name]
+    insert_raw(db.big, [bson.encode({"_id": i, "blob": "b" * 1_000_000}) for i in range(20)])
+    insert_raw(db.tiny, [bson.encode({"_id": i}) for i in range(50)])
+    db.create_collection("empty")
+    big = backup._batch_size(db.big, "big")
+    assert big == backup.BATCH_BYTES // len(bson.encode({"_id": 0, "blob": "b" * 1_000_000}))
+    assert [
+        len(archive.split_documents(b, "big")) for b in db.big.find_raw_batches(batch_size=big)
+    ] == [big, 20 - big]
+    assert backup._batch_size(db.tiny, "tiny") == 100_000
+    assert backup._batch_size(db.empty, "empty") is None
+
+
 # --- refusals leave the database untouched ------------------------------------------------------
 
 

@@ -476,6 +476,29 @@ def test_flipped_byte_is_refused(tmp_path):
     assert refused >= 20
 
 
+def test_verify_file_catches_bytes_changed_on_disk_after_writing(tmp_path):
+    """The writer's read-back check: any byte of the file differing from what it wrote
+    (header members written over in place included) fails it, with what to do."""
+    docs = [bson.encode({"_id": i, "body": "x" * 300}) for i in range(200)]
+    path = tmp_path / "backup.tar.gz"
+    with open(path, "wb") as out:
+        writer = archive.TarballWriter(out, compresslevel=1, mtime=1_700_000_000)
+        archive.write_backup(
+            writer, [archive.BackupCollection("go_dev", "users", [b"".join(docs)])], SERVER, CREATED
+        )
+    writer.verify_file(str(path))
+    data = path.read_bytes()
+    for position in range(0, len(data), max(1, len(data) // 40)):
+        damaged = bytearray(data)
+        damaged[position] ^= 0x40
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(ArchiveError, match="reads back differently.*choose another `dest`"):
+            writer.verify_file(str(path))
+    path.write_bytes(data[:-1])
+    with pytest.raises(ArchiveError, match="after writing, not"):
+        writer.verify_file(str(path))
+
+
 def test_flipped_byte_inside_a_member_fails_its_checksum(tmp_path):
     path, _ = small_backup(tmp_path)
     entries = members(path)
