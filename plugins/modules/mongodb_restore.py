@@ -29,10 +29,12 @@ description:
     atomically (MongoDB). Where the server refuses it (FerretDB), the target is renamed
     aside, the staging collection renamed in and the old one dropped, with every step
     journaled in a C(__vhv_restore_journal) collection of the database. A run stopped
-    between any two steps loses nothing; the next run, or O(recover=true), finishes a
-    committed restore and rolls back one that was not. Between the two renames the target
-    is briefly absent (its data is in the set-aside collection); stop the services that
-    use it during a restore.
+    between any two steps loses nothing; the next restore into any of its databases, or
+    O(recover=true) (every database), finishes a committed restore and rolls back one that
+    was not. A restore recovers only the databases it writes to (and the other databases of
+    the runs it finds there), after O(src) is verified, so a refused input touches nothing.
+    Between the two renames the target is briefly absent (its data is in the set-aside
+    collection); stop the services that use it during a restore.
   - Only the collections in O(src) (after O(ns_include) and O(ns_exclude)) are touched;
     other collections of the target databases stay as they are.
   - A collection that already holds exactly the dump's documents (the same bytes, in the
@@ -106,7 +108,8 @@ options:
     description:
       - Only finish or roll back restores that were interrupted (a killed run, a lost
         server), from their journals, then stop. O(src) is not needed and is ignored.
-      - Every restore does this first anyway, for the databases it finds journals in.
+      - Looks in every database; a restore does this first anyway, but only for the
+        databases it writes to.
     type: bool
     default: false
 seealso:

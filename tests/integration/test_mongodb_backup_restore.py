@@ -656,6 +656,51 @@ def test_the_next_restore_run_repairs_an_interrupted_one_first(
     assert reserved_collections(mongo_client, other_db) == []
 
 
+def test_a_restore_recovers_the_interrupted_runs_of_its_own_databases_only(
+    mongo_client, caps, fresh_db_name, tmp_path, monkeypatch
+):
+    """A run killed after its commit, across two databases, is finished by the next restore
+    into either of them (both databases: the run's journal names them); a restore into an
+    unrelated database leaves it alone."""
+    a, b, a2, b2, other = (f"{fresh_db_name}_{x}" for x in ("a", "b", "a2", "b2", "other"))
+    try:
+        for dbname in (a, b, other):
+            insert_raw(mongo_client[dbname].users, [bson.encode({"_id": 1, "db": dbname})])
+        both = backup.run_backup(mongo_client, str(tmp_path / "both"), databases=[a, b])["path"]
+        only_b = make_backup(mongo_client, caps, b, tmp_path / "b")["path"]
+        unrelated = make_backup(mongo_client, caps, other, tmp_path / "other")["path"]
+
+        def hook(name, info):
+            if name == "committed":
+                raise SimulatedKill(name)
+
+        monkeypatch.setattr(restore, "FAULT_HOOK", hook)
+        with pytest.raises(SimulatedKill):
+            do_restore(
+                mongo_client, caps, both, ns_from=[f"{a}.*", f"{b}.*"], ns_to=[f"{a2}.*", f"{b2}.*"]
+            )
+        monkeypatch.setattr(restore, "FAULT_HOOK", None)
+        assert sorted(restore.pending_journals(mongo_client, [a2, b2])) == [a2, b2]
+
+        elsewhere = do_restore(
+            mongo_client, caps, unrelated, ns_from=[f"{other}.*"], ns_to=[f"{other}_copy.*"]
+        )
+        assert elsewhere["recovered"] == []
+        assert sorted(restore.pending_journals(mongo_client, [a2, b2])) == [a2, b2]
+
+        result = do_restore(mongo_client, caps, only_b, ns_from=[f"{b}.*"], ns_to=[f"{b2}.*"])
+        assert sorted((r["database"], r["action"]) for r in result["recovered"]) == [
+            (a2, "rolled_forward"),
+            (b2, "rolled_forward"),
+        ]
+        assert restore.pending_journals(mongo_client, [a2, b2]) == {}
+        assert raw_docs(mongo_client[a2].users) == [bson.encode({"_id": 1, "db": a})]
+        assert reserved_collections(mongo_client, a2, b2) == []
+    finally:
+        for dbname in (a, b, a2, b2, other, f"{other}_copy"):
+            mongo_client.drop_database(dbname)
+
+
 # --- through Ansible ----------------------------------------------------------------------------
 
 PLAYBOOK = textwrap.dedent(
