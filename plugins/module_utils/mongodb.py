@@ -488,3 +488,22 @@ def server_capabilities(client):
         rename_drop_target=not ferretdb,
         rich_bson_types=not ferretdb,
     )
+
+
+def document_count(collection):
+    """How many documents ``collection`` holds, from the statistics the server keeps
+    (``$collStats``), for reports and check mode.
+
+    Not the ``count`` command (``estimated_document_count``): FerretDB answers it by reading
+    every document (13 s on 500 MB, against 0.5 s for ``$collStats``). A sharded collection
+    gives one statistics document per shard. Where ``$collStats`` is refused (an old server,
+    a user without the privilege), the ``count`` command after all.
+    """
+    try:
+        stats = list(collection.aggregate([{"$collStats": {"count": {}}}]))
+    except pymongo.errors.OperationFailure:
+        stats = []
+    counts = [s["count"] for s in stats if "count" in s]
+    if counts:
+        return int(sum(counts))
+    return collection.estimated_document_count()

@@ -31,6 +31,7 @@ try:
 except ImportError:  # pragma: no cover - the module reports a missing pymongo first
     pymongo = None
 
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import (
     DEFAULT_COMPRESSION_LEVEL,
     ArchiveError,
@@ -308,7 +309,7 @@ def run_backup(
     }
     if check_mode:
         for spec in selected:
-            count = client[spec["db"]][spec["name"]].estimated_document_count()
+            count = document_count(client[spec["db"]][spec["name"]])
             result["collections"].append(
                 {
                     "database": spec["db"],

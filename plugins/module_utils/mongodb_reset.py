@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_migrate import (
     LOCK_ID,
     server_now,
@@ -82,7 +83,7 @@ def reset(
     check_request(db.name, collections)
     existing = set(db.list_collection_names())
     dropped = [
-        dict(name=name, documents=db[name].count_documents({}))
+        dict(name=name, documents=document_count(db[name]))
         for name in collections
         if name in existing
     ]

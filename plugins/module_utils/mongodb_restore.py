@@ -39,6 +39,7 @@ try:
 except ImportError:  # pragma: no cover - the module reports missing pymongo first
     pymongo = SON = None
 
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import (
     ArchiveError,
     open_source,
@@ -548,7 +549,7 @@ def plan(client, items, restore_mode="drop", force=False):
         if item.coll not in names:
             item.action = "create"
             continue
-        item.previous = target.count_documents({})
+        item.previous = document_count(target)
         if restore_mode == "merge":
             item.action = "merge"
             continue

@@ -21,7 +21,10 @@ import pytest
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_archive as archive
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_backup as backup
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_restore as restore
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import server_capabilities
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import (
+    document_count,
+    server_capabilities,
+)
 from bson.binary import Binary
 from bson.decimal128 import Decimal128
 from bson.int64 import Int64
@@ -309,6 +312,17 @@ def test_batches_are_sized_from_the_first_documents(mongo_client, fresh_db_name)
     ] == [big, 20 - big]
     assert backup._batch_size(db.tiny, "tiny") == 100_000
     assert backup._batch_size(db.empty, "empty") is None
+
+
+def test_document_count_follows_inserts_and_deletes(mongo_client, fresh_db_name):
+    """The count reports and check mode give ($collStats, not FerretDB's slow count)."""
+    coll = mongo_client[fresh_db_name].users
+    mongo_client[fresh_db_name].create_collection("users")
+    assert document_count(coll) == 0
+    insert_raw(coll, [bson.encode({"_id": i}) for i in range(1234)])
+    assert document_count(coll) == 1234
+    coll.delete_many({"_id": {"$lt": 10}})
+    assert document_count(coll) == 1224
 
 
 # --- refusals leave the database untouched ------------------------------------------------------
