@@ -250,26 +250,40 @@ def prelude_json(server_version, tool_version=TOOL_ID):
 # --- BSON framing -----------------------------------------------------------------------------
 
 
-def split_documents(data, where, base=0):
-    """Start offsets of the documents in ``data`` (whole documents back to back).
+_INT32 = struct.Struct("<i")
 
-    Only the framing is checked (each length prefix is plausible, the document is complete
-    and ends with its NUL byte): the documents are passed on as bytes, never decoded.
+
+def _frame(data, end, where, base):
+    """Start offsets of the whole documents at the start of ``data[:end]``, and the offset
+    where they stop (``end``, or the start of an incomplete document).
+
+    Only the framing is checked (each length prefix is plausible and each document ends with
+    its NUL byte): documents are passed on as bytes, never decoded. This loop runs once per
+    document of every backup and restore, so it is kept to the bare operations.
     """
+    unpack = _INT32.unpack_from
     offsets = []
     off = 0
-    end = len(data)
-    while off < end:
-        if end - off < 4:
-            raise _truncated(where, end - off)
-        size = int.from_bytes(data[off : off + 4], "little", signed=True)
-        _check_size(size, where, base + off)
-        if end - off < size:
-            raise _truncated(where, end - off)
-        if data[off + size - 1] != 0:
+    while end - off >= 4:
+        (size,) = unpack(data, off)
+        if size < MIN_BSON_SIZE or size > MAX_BSON_SIZE:
+            _check_size(size, where, base + off)
+        stop = off + size
+        if stop > end:
+            break
+        if data[stop - 1]:
             raise _no_nul(where, base + off, size)
         offsets.append(off)
-        off += size
+        off = stop
+    return offsets, off
+
+
+def split_documents(data, where, base=0):
+    """Start offsets of the documents in ``data`` (whole documents back to back); raises
+    ArchiveError on a bad frame or an incomplete document at the end."""
+    offsets, off = _frame(data, len(data), where, base)
+    if off != len(data):
+        raise _truncated(where, len(data) - off)
     return offsets
 
 
@@ -309,17 +323,7 @@ def iter_bson_chunks(stream, where, chunk_size=CHUNK_SIZE):
                 view[filled : filled + len(data)] = data
                 filled += len(data)
             got = filled - len(carry)
-            offsets = []
-            off = 0
-            while filled - off >= 4:
-                size = int.from_bytes(view[off : off + 4], "little", signed=True)
-                _check_size(size, where, base + off)
-                if filled - off < size:
-                    break
-                if view[off + size - 1] != 0:
-                    raise _no_nul(where, base + off, size)
-                offsets.append(off)
-                off += size
+            offsets, off = _frame(buf, filled, where, base)
             chunk = view[:off].tobytes() if offsets else b""
             carry = view[off:filled].tobytes()
         if offsets:

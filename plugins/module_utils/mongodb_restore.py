@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover - the module reports missing pymongo fir
 
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import (
+    CHUNK_SIZE,
     ArchiveError,
     open_source,
     prefetch,
@@ -61,11 +62,12 @@ _INDEX_NOISE = ("v", "ns", "background")
 _OPTION_NOISE = ("uuid", "idIndex")
 
 # Documents go to the server in insert commands of up to this many bytes: whole read chunks
-# (mongodb_archive.CHUNK_SIZE, 8 MiB) are gathered while they fit, so two make one insert of
-# about 16 MiB, as large as the benchmark's limit sends. Each insert costs the server a fixed
-# price and leaves it idle while the next is sent: with FerretDB 100 MB took 4.7-5.7 s in
-# 8 MiB inserts, 4.0-4.7 s in 16 MiB ones. Larger (28 MiB) was no faster and took the peak
-# RSS past 200 MB. pymongo splits a command past the server's limits (48 MB, 100,000 docs).
+# (mongodb_archive.CHUNK_SIZE, 8 MiB) are gathered while another would fit, so two make one
+# insert of about 16 MiB, as large as the benchmark's limit sends. Each insert costs the
+# server a fixed price and leaves it idle while the next is sent: with FerretDB 100 MB took
+# 4.7-5.7 s in 8 MiB inserts, 4.0-4.7 s in 16 MiB ones. Larger (28 MiB) was no faster and
+# took the peak RSS past 200 MB. pymongo splits a command past the server's limits (48 MB,
+# 100,000 docs).
 INSERT_BYTES = 20 * 1024 * 1024
 
 FAULT_HOOK = None
@@ -800,14 +802,21 @@ def _execute(client, source, work, restore_mode, swapper, run_id, token):
         by_entry = {id(i.entry): i for i in work}
         chunks = source.iter_chunks([i.entry for i in work])
         batch, batch_bytes, batch_item = [], 0, None
+        # The first insert leaves with the first chunk: the server has nothing to do until
+        # then. The others as soon as no further chunk would fit.
+        limit = CHUNK_SIZE
         for entry, docs, size in prefetch(_documents(chunks)):
             item = by_entry[id(entry)]
-            if batch and (item is not batch_item or batch_bytes + size > INSERT_BYTES):
+            if batch and item is not batch_item:
                 loader.insert(batch_item, batch)
                 batch, batch_bytes = [], 0
             batch.extend(docs)
             batch_bytes += size
             batch_item = item
+            if batch_bytes + CHUNK_SIZE > limit:
+                loader.insert(batch_item, batch)
+                batch, batch_bytes = [], 0
+                limit = INSERT_BYTES
         loader.insert(batch_item, batch)
         del batch
         for item in work:
