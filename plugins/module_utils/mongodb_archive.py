@@ -267,7 +267,7 @@ def _frame(data, end, where, base):
     while end - off >= 4:
         (size,) = unpack(data, off)
         if size < MIN_BSON_SIZE or size > MAX_BSON_SIZE:
-            _check_size(size, where, base + off)
+            raise _bad_size(where, base + off, size)
         stop = off + size
         if stop > end:
             break
@@ -335,12 +335,11 @@ def iter_bson_chunks(stream, where, chunk_size=CHUNK_SIZE):
             return
 
 
-def _check_size(size, where, at):
-    if size < MIN_BSON_SIZE or size > MAX_BSON_SIZE:
-        raise ArchiveError(
-            "%s: the BSON document at byte %d declares a length of %d bytes, which no document "
-            "has; the file is corrupt or not BSON: restore another backup." % (where, at, size)
-        )
+def _bad_size(where, at, size):
+    return ArchiveError(
+        "%s: the BSON document at byte %d declares a length of %d bytes, which no document "
+        "has; the file is corrupt or not BSON: restore another backup." % (where, at, size)
+    )
 
 
 def _no_nul(where, at, size):
