@@ -8,6 +8,7 @@ Nothing is installed: check mode, or a failure before the install.
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,9 @@ def facts(os_family: str, **overrides) -> dict:
 
 def run_role(tmp_path: Path, role: str, platform_facts: dict, **role_vars) -> dict:
     """Run the role in check mode with these facts; return the json callback's tasks."""
+    if role == "kube_tools":
+        # Never the tools of the machine running the tests (see tools_on_path).
+        role_vars.setdefault("kube_tools_search_path", tools_on_path(tmp_path))
     play = [
         {
             "name": "Run the role with a platform's facts.",
@@ -126,11 +130,16 @@ DPKG_PROBE = PRE + "Ask dpkg which of the packages are installed already (apt is
 
 
 def test_debian_installs_the_missing_packages_with_apt(tmp_path):
-    # This machine has every default package: dpkg says so, and apt is not run at all.
+    # dpkg is asked about every default package (whichever of them this machine has).
     run = run_role(tmp_path, "prerequisites", facts("Debian"))
     assert run["rc"] == 0 and run["stats"]["failures"] == 0
     assert ran(run, PRE + "Install the packages.")["include"] == "setup-Debian.yml"
     assert WORKFLOW_TOOLS | {"curl"} <= set(ran(run, DPKG_PROBE)["cmd"][4:])
+    # Packages every Debian system has (Essential: yes): dpkg says so, and apt is not run.
+    run = run_role(
+        tmp_path, "prerequisites", facts("Debian"), prerequisites_packages=["dpkg", "coreutils"]
+    )
+    assert ran(run, DPKG_PROBE)["cmd"][4:] == ["dpkg", "coreutils"]
     assert run["tasks"][PRE + "Install the packages with apt."][-1].get("skipped")
     # cowsay is a Debian package this machine does not have: apt gets the whole list.
     run = run_role(
@@ -296,6 +305,26 @@ KT = "vhvcorp.devtools.kube_tools : "
 SAY_MISSING = "Say which tools could not be installed, and why."
 
 
+def tools_on_path(tmp_path: Path, **versions: str) -> str:
+    """A search path holding only these tools, each answering its version probe.
+
+    kube_tools probes kubectl, helm and go on kube_tools_search_path; pointed at this
+    directory, the role sees these versions and nothing that is installed on the machine
+    running the tests (setup.yml installs helm into /usr/local/bin, a bare machine has
+    none), so the tests pass the same on both.
+    """
+    bin_dir = tmp_path / "tools-bin"
+    bin_dir.mkdir(exist_ok=True)
+    for tool, version in versions.items():
+        # What each tool's version command prints (kubectl version --client, helm version
+        # --short, go env GOVERSION): the role reads the first vN.N[.N] of it.
+        answer = f"go{version}" if tool == "go" else f"Client Version: v{version}"
+        script = bin_dir / tool
+        script.write_text(f"#!/bin/sh\necho '{answer}'\n")
+        script.chmod(0o755)
+    return str(bin_dir)
+
+
 def report(run: dict) -> dict:
     """kube_tools_report, by tool."""
     (result,) = [
@@ -305,14 +334,16 @@ def report(run: dict) -> dict:
 
 
 def test_kube_tools_on_macos_uses_homebrew_formulas_without_become(tmp_path):
-    # kubectl is on this machine; a minimum above it makes the role upgrade it, as it would
-    # an old Homebrew kubectl. There is no brew here, so each Homebrew task fails and the
-    # role reports the tool as not installed instead of failing the play.
+    # An installed kubectl below the minimum is upgraded (state latest), as an old Homebrew
+    # kubectl would be; the missing helm is installed (state present). There is no brew
+    # here, so each Homebrew task fails and the role reports the tool as not installed
+    # instead of failing the play.
     run = run_role(
         tmp_path,
         "kube_tools",
         facts("Darwin"),
         kube_tools_min_versions={"kubectl": "99.0", "helm": "3.0"},
+        kube_tools_search_path=tools_on_path(tmp_path, kubectl="1.32.4"),
     )
     assert run["rc"] == 0, run["stats"]
     brews = run["tasks"][KT + "Install the tool with Homebrew."]
@@ -338,12 +369,13 @@ def test_kube_tools_on_macos_uses_homebrew_formulas_without_become(tmp_path):
 
 
 def test_kube_tools_default_on_debian_leaves_kubectl_and_would_build_helm_with_go(tmp_path):
-    run = run_role(tmp_path, "kube_tools", facts("Debian"))
+    search_path = tools_on_path(tmp_path, kubectl="1.32.4", go="1.26.8")
+    run = run_role(tmp_path, "kube_tools", facts("Debian"), kube_tools_search_path=search_path)
     assert run["rc"] == 0 and run["stats"]["changed"] == 0, run["stats"]
     tools = report(run)
-    # This machine has a kubectl (1.32) above the minimum: left alone.
+    # A kubectl above the minimum is left alone.
     assert tools["kubectl"]["status"] == "present"
-    assert tools["kubectl"]["version"].startswith("1.")
+    assert tools["kubectl"]["version"] == "1.32.4"
     assert tools["helm"] == {
         "tool": "helm",
         "method": "go",
@@ -407,20 +439,31 @@ def test_kube_tools_go_method_without_go_says_to_install_go(tmp_path):
     assert "`/nonexistent/go` was not found" in reason and "install Go first" in reason
 
 
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: a connection to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_kube_tools_binary_method_reports_an_unreachable_release_host(tmp_path):
-    # get_url fetches the published sha256 even in check mode; dl.k8s.io is unreachable here.
+    # get_url fetches the published sha256 even in check mode. The tests contact nothing
+    # but this machine, so the release host is a closed port on 127.0.0.1.
+    catalog = yaml.safe_load((REPO / "roles/kube_tools/vars/main.yml").read_text())
+    release = f"http://127.0.0.1:{closed_port()}/release/kubectl"
+    catalog["kube_tools_catalog"]["kubectl"].update(url=release, checksum_url=release + ".sha256")
     run = run_role(
         tmp_path,
         "kube_tools",
         facts("Debian"),
         kube_tools_tools=["kubectl"],
         kube_tools_kubectl_method="binary",
-        kube_tools_min_versions={"kubectl": "99.0"},
+        kube_tools_catalog=catalog["kube_tools_catalog"],
     )
     assert run["rc"] == 0 and run["stats"]["rescued"] == 1
     reason = report(run)["kubectl"]["reason"]
     assert reason.startswith("the binary method failed at \"Download the tool's release binary")
-    assert reason.endswith("(https://dl.k8s.io/release/v1.32.4/bin/linux/amd64/kubectl.sha256)")
+    assert "Connection refused" in reason and reason.endswith(f"({release}.sha256)")
 
 
 def test_kube_tools_refuses_go_for_kubectl_before_doing_anything(tmp_path):
