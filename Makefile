@@ -82,6 +82,8 @@ generate-jwt: venv ## Print a test token (USER_ID=, TENANT_ID=, ROLES=admin,user
 
 # MONGODB_URI= works on any MongoDB (default: the stack's, on 127.0.0.1:27017).
 DB_ARGS = $(if $(MONGODB_URI),-e mongodb_uri=$(MONGODB_URI)) $(ARGS)
+# NS_INCLUDE= / NS_EXCLUDE= (comma-separated <db>.<collection> patterns) narrow backup and restore.
+NS_ARGS = $(if $(NS_INCLUDE),-e ns_include=$(NS_INCLUDE)) $(if $(NS_EXCLUDE),-e ns_exclude=$(NS_EXCLUDE))
 
 db-seed: venv ## Load the platform's fixtures and indexes (a rerun changes nothing).
 	ansible-playbook db-seed.yml $(DB_ARGS)
@@ -94,11 +96,11 @@ db-reset: venv ## Drop the platform's collections and reseed; needs CONFIRM=yes.
 	ansible-playbook db-reset.yml $(DB_ARGS) $(if $(filter yes,$(CONFIRM)),-e confirm=true)
 
 db-backup: venv ## Back up MongoDB to backups/daily/ and keep 7 daily, 4 weekly, 12 monthly.
-	ansible-playbook db-backup.yml $(DB_ARGS) $(if $(BACKUP_DIR),-e backup_dir=$(BACKUP_DIR))
+	ansible-playbook db-backup.yml $(DB_ARGS) $(NS_ARGS) $(if $(BACKUP_DIR),-e backup_dir=$(BACKUP_DIR))
 
 db-restore: venv ## Restore FILE= (verified first; MODE=merge keeps what is there).
 	@test -n "$(FILE)" || { echo 'Say what to restore: make db-restore FILE=backups/daily/mongodb-YYYY-MM-DD.tar.gz' >&2; exit 2; }
-	ansible-playbook db-restore.yml $(DB_ARGS) -e file=$(FILE) $(if $(MODE),-e restore_mode=$(MODE))
+	ansible-playbook db-restore.yml $(DB_ARGS) $(NS_ARGS) -e file=$(FILE) $(if $(MODE),-e restore_mode=$(MODE))
 
 benchmark-db: harness ## Backup/restore throughput and memory against the server's limit.
 	$(BIN)/python benchmarks/mongodb_backup_restore.py $(ARGS)

@@ -6,28 +6,11 @@ nothing: no file, a missing file, a truncated archive.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
-
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
-
-
-def playbook(repo_root: Path, name: str, *extra: str, cwd: Path | None = None):
-    return subprocess.run(
-        [ANSIBLE_PLAYBOOK, str(repo_root / name), *extra],
-        cwd=cwd or repo_root,
-        # From another directory the checkout's ansible.cfg is named, as users do.
-        env={**os.environ, "ANSIBLE_CONFIG": str(repo_root / "ansible.cfg")},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=180,
-    )
 
 
 def snapshot(db) -> dict[str, list[bytes]]:
@@ -40,16 +23,16 @@ def snapshot(db) -> dict[str, list[bytes]]:
 
 
 def test_backup_then_restore_gives_the_seeded_data_back(
-    repo_root, tmp_path, ferretdb_uri, mongo_client, fresh_db_name
+    playbook, tmp_path, ferretdb_uri, mongo_client, fresh_db_name
 ):
     target = ("-e", f"mongodb_uri={ferretdb_uri}", "-e", f"mongodb_database={fresh_db_name}")
-    seeded = playbook(repo_root, "db-seed.yml", *target)
+    seeded = playbook("db-seed.yml", *target)
     assert seeded.returncode == 0, seeded.stdout[-3000:]
     before = snapshot(mongo_client[fresh_db_name])
     assert before["users"] and before["tenants"]
 
     backups = tmp_path / "backups"
-    made = playbook(repo_root, "db-backup.yml", *target, "-e", f"backup_dir={backups}")
+    made = playbook("db-backup.yml", *target, "-e", f"backup_dir={backups}")
     assert made.returncode == 0, made.stdout[-3000:]
     # The last line names the archive and its size, for people and scripts.
     last = made.stdout.strip().splitlines()[-1]
@@ -64,20 +47,18 @@ def test_backup_then_restore_gives_the_seeded_data_back(
     mongo_client[fresh_db_name].tenants.drop()
     # A relative file is found from the directory the user runs in.
     relative = archive.relative_to(tmp_path)
-    restored = playbook(
-        repo_root, "db-restore.yml", *target, "-e", f"file={relative}", cwd=tmp_path
-    )
+    restored = playbook("db-restore.yml", *target, "-e", f"file={relative}", cwd=tmp_path)
     assert restored.returncode == 0, restored.stdout[-3000:]
     assert snapshot(mongo_client[fresh_db_name]) == before
     assert "failed=0" in restored.stdout
 
 
 def test_restore_refusals_touch_nothing(
-    repo_root, tmp_path, ferretdb_uri, mongo_client, fresh_db_name
+    playbook, tmp_path, ferretdb_uri, mongo_client, fresh_db_name
 ):
     target = ("-e", f"mongodb_uri={ferretdb_uri}", "-e", f"mongodb_database={fresh_db_name}")
-    assert playbook(repo_root, "db-seed.yml", *target).returncode == 0
-    made = playbook(repo_root, "db-backup.yml", *target, "-e", f"backup_dir={tmp_path}")
+    assert playbook("db-seed.yml", *target).returncode == 0
+    made = playbook("db-backup.yml", *target, "-e", f"backup_dir={tmp_path}")
     assert made.returncode == 0, made.stdout[-3000:]
     archive = Path(made.stdout.strip().splitlines()[-1].split(" ", 1)[0])
     truncated = tmp_path / "truncated.tar.gz"
@@ -85,16 +66,68 @@ def test_restore_refusals_touch_nothing(
     mongo_client[fresh_db_name].users.insert_one({"_id": "written after the backup"})
     before = snapshot(mongo_client[fresh_db_name])
 
-    no_file = playbook(repo_root, "db-restore.yml", *target)
+    no_file = playbook("db-restore.yml", *target)
     assert no_file.returncode != 0
     assert "Say what to restore" in no_file.stdout
 
-    missing = playbook(repo_root, "db-restore.yml", *target, "-e", f"file={tmp_path}/nope.tar.gz")
+    missing = playbook("db-restore.yml", *target, "-e", f"file={tmp_path}/nope.tar.gz")
     assert missing.returncode != 0
     assert "does not exist" in missing.stdout
 
-    corrupt = playbook(repo_root, "db-restore.yml", *target, "-e", f"file={truncated}")
+    corrupt = playbook("db-restore.yml", *target, "-e", f"file={truncated}")
     assert corrupt.returncode != 0
     assert str(truncated) in corrupt.stdout
 
     assert snapshot(mongo_client[fresh_db_name]) == before
+
+
+def backup_path(run: subprocess.CompletedProcess) -> Path:
+    """The archive db-backup.yml names on its last line."""
+    assert run.returncode == 0, run.stdout[-3000:]
+    return Path(run.stdout.strip().splitlines()[-1].split(" ", 1)[0])
+
+
+def test_namespace_include_and_exclude_reach_backup_and_restore(
+    playbook, tmp_path, ferretdb_uri, mongo_client, fresh_db_name
+):
+    target = ("-e", f"mongodb_uri={ferretdb_uri}", "-e", f"mongodb_database={fresh_db_name}")
+    assert playbook("db-seed.yml", *target).returncode == 0
+    db = mongo_client[fresh_db_name]
+    before = snapshot(db)
+    assert {"users", "tenants", "configs"} <= set(before)
+    users, tenants = f"{fresh_db_name}.users", f"{fresh_db_name}.tenants"
+
+    full = backup_path(playbook("db-backup.yml", *target, "-e", f"backup_dir={tmp_path}/a"))
+    # Commas part the patterns, as users type them.
+    without = backup_path(
+        playbook(
+            "db-backup.yml",
+            *target,
+            "-e",
+            f"backup_dir={tmp_path}/b",
+            "-e",
+            f"ns_exclude={users},{tenants}",
+        )
+    )
+
+    mongo_client.drop_database(fresh_db_name)
+    restored = playbook("db-restore.yml", *target, "-e", f"file={without}")
+    assert restored.returncode == 0, restored.stdout[-3000:]
+    expected = {name: docs for name, docs in before.items() if name not in ("users", "tenants")}
+    assert snapshot(db) == expected
+
+    # Only the users from the full backup: tenants stay absent.
+    restored = playbook(
+        "db-restore.yml", *target, "-e", f"file={full}", "-e", f"ns_include={users}"
+    )
+    assert restored.returncode == 0, restored.stdout[-3000:]
+    assert snapshot(db) == {**expected, "users": before["users"]}
+
+    # Everything but the users, which keep a change made since.
+    db.users.insert_one({"_id": "written after the backup"})
+    changed_users = snapshot(db)["users"]
+    restored = playbook(
+        "db-restore.yml", *target, "-e", f"file={full}", "-e", f"ns_exclude={users}"
+    )
+    assert restored.returncode == 0, restored.stdout[-3000:]
+    assert snapshot(db) == {**before, "users": changed_users}
