@@ -131,3 +131,37 @@ def test_namespace_include_and_exclude_reach_backup_and_restore(
     )
     assert restored.returncode == 0, restored.stdout[-3000:]
     assert snapshot(db) == {**before, "users": changed_users}
+
+
+def applied(db) -> list[str]:
+    return sorted(record["version"] for record in db.migrations.find())
+
+
+def test_migrate_up_rerun_down_and_to_a_version(
+    playbook, ferretdb_uri, mongo_client, fresh_db_name
+):
+    target = ("-e", f"mongodb_uri={ferretdb_uri}", "-e", f"mongodb_database={fresh_db_name}")
+    db = mongo_client[fresh_db_name]
+
+    up = playbook("db-migrate.yml", *target)
+    assert up.returncode == 0 and "changed=1" in up.stdout, up.stdout[-3000:]
+    assert applied(db) == ["0001", "0002", "0003"]
+    assert "email_1" in db.users.index_information()
+
+    again = playbook("db-migrate.yml", *target)
+    assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-3000:]
+    assert applied(db) == ["0001", "0002", "0003"]
+
+    newest = playbook("db-migrate.yml", *target, "-e", "direction=down")
+    assert newest.returncode == 0 and "changed=1" in newest.stdout, newest.stdout[-3000:]
+    assert applied(db) == ["0001", "0002"]
+
+    none = playbook("db-migrate.yml", *target, "-e", "target_version=0")
+    assert none.returncode == 0, none.stdout[-3000:]
+    assert applied(db) == []
+    assert "email_1" not in db.users.index_information()
+
+    first = playbook("db-migrate.yml", *target, "-e", "target_version=1")
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert applied(db) == ["0001"]
+    assert "email_1" in db.users.index_information()
