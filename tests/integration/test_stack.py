@@ -118,7 +118,7 @@ def stack(repo_root: Path, tmp_path_factory):
     made = run(repo_root, str(setup))
     assert made.returncode == 0, made.stdout[-3000:]
     options = [
-        "-e", f"workspace_dir={workspace}",
+        "-e", f"workspace={workspace}",
         "-e", "image_source=local",
         "-e", "profile=custom",
         "-e", '{"services": []}',

@@ -207,16 +207,6 @@ def test_catalog_services_get_their_variables_and_a_new_service_adds_its_own():
     assert not {k for k in schema([]).variables if k.startswith("AUTH_SERVICE")}
 
 
-def test_the_roles_fallback_services_are_the_catalogs():
-    fallback = yaml.safe_load((REPO / "roles/workspace/vars/main.yml").read_text())[
-        "__workspace_platform_services"
-    ]
-    fields = ("name", "repository", "http_port", "grpc_port", "env_prefix")
-    assert [{f: s[f] for f in fields} for s in fallback] == [
-        {f: s[f] for f in fields} for s in CATALOG
-    ]
-
-
 @pytest.mark.parametrize(
     "services, message",
     [
