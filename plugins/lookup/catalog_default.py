@@ -11,9 +11,12 @@ name: catalog_default
 author: vhvcorp platform team
 short_description: The collection's own catalog, for a role run without the playbooks
 description:
-  - Returns variables of the service catalog as this collection ships it
-    (C(group_vars/all/services.yml) and C(stack.yml) of the collection), for the roles' defaults
-    when the play does not define them (a role used alone, or under molecule).
+  - Returns variables of the service catalog and settings as this collection ships them
+    (C(group_vars/all/services.yml), C(stack.yml) and C(devtools.yml) of the collection), for
+    the roles' defaults when the play does not define them (a role used alone, or under
+    molecule).
+  - A value that is a template (C(devtools_workspace_dir) reads the host's facts) is resolved
+    where it is used, with the variables of the host the role runs for.
   - The playbooks read the same files as group_vars, so a role has one catalog whichever
     way it runs, and no copy of it.
 options:
@@ -27,7 +30,9 @@ options:
 EXAMPLES = r"""
 - name: The services of the catalog, whether or not the play defines them.
   ansible.builtin.debug:
-    msg: "{{ devtools_services | default(lookup('vhvcorp.devtools.catalog_default', 'devtools_services')) }}"
+    msg: >-
+      {{ devtools_services if devtools_services is defined
+         else lookup('vhvcorp.devtools.catalog_default', 'devtools_services') }}
 """
 
 RETURN = r"""
