@@ -1,0 +1,135 @@
+# Copyright (c) 2026, vhvcorp platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The compose files of the stack (base, dev and test overlays), rendered from the normalised
+catalog (_catalog.stack_catalog)."""
+
+from __future__ import annotations
+
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._catalog import fail
+
+
+def stack_compose(catalog: dict, overlay: str = "base", options: dict | None = None) -> dict:
+    """The compose file of an overlay: base, dev (hot reload) or test."""
+    if overlay == "base":
+        return _compose_base(catalog)
+    if overlay == "dev":
+        return _compose_dev(catalog, options or {})
+    if overlay == "test":
+        return _compose_test(catalog)
+    fail(f"stack_compose: overlay is {overlay!r}; choose base, dev or test.")
+
+
+def _compose_base(catalog: dict) -> dict:
+    services = {}
+    env_file = f"{catalog['workspace_dir']}/.env"
+    for c in catalog["containers"]:
+        svc = {
+            "image": c["image"],
+            "container_name": f"{catalog['project']}-{c['name']}",
+            "hostname": c["name"],
+            "restart": c["restart"],
+            "networks": [catalog["network"]],
+            "healthcheck": dict(c["healthcheck"]),
+            "deploy": {
+                "resources": {
+                    "limits": {"memory": c["limits"]["memory"], "cpus": str(c["limits"]["cpus"])}
+                }
+            },
+            "labels": {"org.vhvcorp.devtools.kind": c["kind"]},
+        }
+        if c["command"]:
+            svc["command"] = list(c["command"])
+        if c["user"]:
+            svc["user"] = c["user"]
+        if c["env_file"]:
+            svc["env_file"] = [env_file]
+        if c["environment"]:
+            svc["environment"] = dict(c["environment"])
+        if c["ports"]:
+            svc["ports"] = [
+                {
+                    "name": p["name"],
+                    "target": p["container"],
+                    "published": str(p["host"]),
+                    "host_ip": p["host_ip"],
+                    "protocol": p["protocol"],
+                }
+                for p in c["ports"]
+            ]
+        if c["volumes"]:
+            svc["volumes"] = [dict(v) for v in c["volumes"]]
+        if c["depends_on"]:
+            svc["depends_on"] = {d: {"condition": "service_healthy"} for d in c["depends_on"]}
+        services[c["name"]] = svc
+    return {
+        "name": catalog["project"],
+        "services": services,
+        "networks": {catalog["network"]: {"name": catalog["network"], "driver": "bridge"}},
+        "volumes": {v: {"name": f"{catalog['project']}-{v}"} for v in catalog["volumes"]},
+    }
+
+
+def _compose_dev(catalog: dict, options: dict) -> dict:
+    """Sources mounted and air rebuilding on change, in a Go image (services only)."""
+    go_image = str(options.get("go_image") or "golang:1.24-bookworm")
+    air = str(options.get("air_version") or "latest")
+    mirror = str(options.get("registry_mirror") or "")
+    services = {}
+    volumes = {}
+    for c in catalog["containers"]:
+        if c["kind"] != "service":
+            continue
+        repo = c["repository"]
+        http = c["ports"][0]["container"]
+        health_path = c["health_path"]
+        services[c["name"]] = {
+            "image": mirror + go_image,
+            "working_dir": "/src",
+            "user": "${DEVTOOLS_UID:-1000}:${DEVTOOLS_GID:-1000}",
+            "environment": {
+                "GOPATH": "/go",
+                "GOCACHE": "/go/cache",
+                "GOFLAGS": "-buildvcs=false",
+                "HOME": "/tmp",  # noqa: S108 - inside the throwaway dev container
+            },
+            "command": [
+                "sh",
+                "-c",
+                f"go install github.com/air-verse/air@{air} && exec /go/bin/air "
+                f"--build.cmd 'go build -o /tmp/bin/app {(c['build'] or {}).get('package', '.')}' "
+                "--build.bin /tmp/bin/app --tmp_dir /tmp/air",
+            ],
+            "volumes": [
+                {"type": "bind", "source": f"{catalog['workspace_dir']}/{repo}", "target": "/src"},
+                {"type": "volume", "source": "go-cache", "target": "/go"},
+            ],
+            "healthcheck": {
+                "test": ["CMD", "curl", "-fsS", f"http://127.0.0.1:{http}{health_path}"],
+                "start_period": "120s",
+            },
+        }
+        volumes["go-cache"] = {"name": f"{catalog['project']}-go-cache"}
+    compose = {"services": services}
+    if volumes:
+        compose["volumes"] = volumes
+    return compose
+
+
+def _compose_test(catalog: dict) -> dict:
+    """For test runs: data on tmpfs (nothing kept), no restarts, quicker health checks."""
+    services = {}
+    for c in catalog["containers"]:
+        svc = {
+            "restart": "no",
+            "healthcheck": {"interval": "2s", "start_period": c["healthcheck"]["start_period"]},
+        }
+        data = [v for v in c["volumes"] if v["type"] == "volume"]
+        if data:
+            svc["volumes"] = [
+                {"type": "tmpfs", "target": v["target"], "tmpfs": {"mode": 0o1777}} for v in data
+            ]
+        if c["kind"] == "service":
+            svc["environment"] = {"LOG_LEVEL": "warn"}
+        services[c["name"]] = svc
+    return {"services": services}

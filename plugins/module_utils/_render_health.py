@@ -1,0 +1,43 @@
+# Copyright (c) 2026, vhvcorp platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What the stack's health checks probe from this machine, rendered from the normalised
+catalog: the endpoints for service_health and one summary line per container."""
+
+from __future__ import annotations
+
+
+def stack_endpoints(catalog: dict) -> list:
+    """One line per container: its published ports, and the health URL of a service."""
+    lines = []
+    for c in catalog["containers"]:
+        ports = ", ".join(f"{p['name']} {p['host_ip']}:{p['host']}" for p in c["ports"]) or "-"
+        health = f"; health {c['health_url']}" if c["health_url"] else ""
+        lines.append(f"{c['name']}: {ports}{health}")
+    return lines
+
+
+def stack_health_endpoints(catalog: dict) -> list:
+    """The service_health endpoints of the stack, seen from this machine: each service's
+    health URL (and its gRPC health where it has a gRPC port), each component's first
+    published port over TCP."""
+    endpoints = []
+    for c in catalog["containers"]:
+        if c["health_url"]:
+            endpoints.append({"name": c["name"], "kind": "http", "url": c["health_url"]})
+            endpoints.extend(
+                {
+                    "name": f"{c['name']} grpc",
+                    "kind": "grpc",
+                    "host": p["host_ip"],
+                    "port": p["host"],
+                }
+                for p in c["ports"]
+                if p["name"] == "grpc"
+            )
+        elif c["ports"]:
+            first = c["ports"][0]
+            endpoints.append(
+                {"name": c["name"], "kind": "tcp", "host": first["host_ip"], "port": first["host"]}
+            )
+    return endpoints
