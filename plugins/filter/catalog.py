@@ -2,7 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The stack's filters: the catalog normalised once (module_utils/_catalog.py) and one
-renderer per artefact (module_utils/_render_*.py), with their errors as filter errors.
+renderer per artefact (module_utils/_render_*.py: compose, Prometheus, Grafana, RabbitMQ,
+health endpoints, editor configuration), with their errors as filter errors; the .env's
+service URLs and ports come from module_utils/dotenv.py's schema.
 
 The logic lives in module_utils so that modules can share it with these filters; this
 file only names the filters and translates CatalogError into AnsibleFilterError.
@@ -16,6 +18,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import (
     _catalog,
     _render_compose,
+    _render_editor,
     _render_grafana,
     _render_health,
     _render_prometheus,
@@ -70,6 +73,8 @@ stack_status_rows = _filter(_stack_status.stack_status_rows)
 stack_table = _filter(_stack_status.stack_table)
 stack_unhealthy = _filter(_stack_status.stack_unhealthy)
 dotenv_values = _filter(_dotenv_values)
+workspace_vscode_launch = _filter(_render_editor.vscode_launch)
+workspace_vscode_tasks = _filter(_render_editor.vscode_tasks)
 
 
 class FilterModule:
@@ -90,4 +95,6 @@ class FilterModule:
             "dotenv_values": dotenv_values,
             "stack_unhealthy": stack_unhealthy,
             "stack_endpoints": stack_endpoints,
+            "workspace_vscode_launch": workspace_vscode_launch,
+            "workspace_vscode_tasks": workspace_vscode_tasks,
         }
