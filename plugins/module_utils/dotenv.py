@@ -12,8 +12,8 @@ check it), so the public API is small:
 - ``parse(text)`` -> ``Document``: the file's entries in order, with the user's comments,
   ``export`` prefixes and quoting kept (``Entry.raw``), values decoded (``Entry.value``);
 - ``format_line(key, value, literal=True)``: one ``KEY=value`` line, quoted as needed;
-- ``build_schema(data, services)`` -> ``Schema``: the schema data (``env_schema.yml`` of the
-  workspace role) with its per-service variables expanded from the service catalog;
+- ``build_schema(data, services)`` -> ``Schema``: the schema data (the platform's is
+  ``_env_schema.SCHEMA``) with its per-service variables expanded from the service catalog;
   ``load_schema_file(path)`` reads that data from YAML (needs PyYAML) or JSON;
 - ``check_value(var_type, value)``: ``None`` when a value fits its type, else why not;
 - ``render(document, schema, overrides)`` -> ``Rendered``: the new file text and what was
@@ -38,6 +38,8 @@ import stat
 import string
 import tempfile
 from dataclasses import dataclass, field
+
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import _env_schema
 
 TYPES = ("string", "int", "port", "duration", "url", "bool", "email", "list", "secret")
 ENCODINGS = ("base64", "hex", "urlsafe")
@@ -293,8 +295,14 @@ class Schema:
 
 
 def module_schema(params: dict) -> Schema:
-    """The Schema of a module's ``schema`` (data) or ``schema_path`` and ``services`` options."""
-    data = params["schema"] or load_schema_file(params["schema_path"])
+    """The Schema of a module's ``schema`` (data) or ``schema_path`` (default: the platform's,
+    module_utils/_env_schema.py) and ``services`` options."""
+    if params["schema"]:
+        data = params["schema"]
+    elif params["schema_path"]:
+        data = load_schema_file(params["schema_path"])
+    else:
+        data = _env_schema.SCHEMA
     return build_schema(data, params["services"])
 
 

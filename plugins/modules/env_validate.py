@@ -26,8 +26,8 @@ description:
   - "C(${KEY}) references are expanded before type checks, as the services' readers do."
   - The task fails when there is any error, with a message listing them all. Values of
     secrets and passwords in URLs never appear in results or messages.
-  - The schema is the C(workspace) role's C(files/env_schema.yml), read on the controller
-    by this module's action plugin unless O(schema) or O(schema_path) is given.
+  - The schema is the platform's own (shipped with the module, the one the C(workspace_env)
+    module writes from) unless O(schema) or O(schema_path) is given.
 author:
   - vhvcorp platform team (@vhvcorp)
 attributes:
@@ -44,8 +44,8 @@ options:
     required: true
   schema:
     description:
-      - The schema's data. Default is the collection's C(roles/workspace/files/env_schema.yml),
-        loaded on the controller.
+      - The schema's data. Default is the platform's schema
+        (C(plugins/module_utils/_env_schema.py)).
       - Mutually exclusive with O(schema_path).
     type: dict
   schema_path:
@@ -176,7 +176,6 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
         mutually_exclusive=[("schema", "schema_path")],
-        required_one_of=[("schema", "schema_path")],
         supports_check_mode=True,
     )
     path = os.path.realpath(module.params["path"])

@@ -12,8 +12,8 @@ module: workspace_env
 short_description: Write the workspace .env from its schema, keeping the user's values
 version_added: 1.0.0
 description:
-  - Writes the platform's C(.env) from a schema (the C(workspace) role's
-    C(files/env_schema.yml)) and the service catalog, and replaces the old
+  - Writes the platform's C(.env) from a schema (by default the platform's own, shipped
+    with the module) and the service catalog, and replaces the old
     C(scripts/setup/init-workspace.sh).
   - Every value already in the file is kept, with its quoting and the comments above it, so
     the user's edits survive reruns. Keys of the schema that are missing are added with
@@ -47,9 +47,10 @@ options:
     required: true
   schema:
     description:
-      - The schema's data (the content of the C(workspace) role's C(files/env_schema.yml)),
-        loaded on the controller, so the managed host needs no YAML library.
-      - Exactly one of O(schema) and O(schema_path) is required.
+      - The schema's data, for a .env of your own. Default is the platform's schema
+        (C(plugins/module_utils/_env_schema.py), shipped with the module, so the managed host
+        needs no YAML library).
+      - Mutually exclusive with O(schema_path).
     type: dict
   schema_path:
     description:
@@ -80,7 +81,6 @@ EXAMPLES = r"""
 - name: Write the workspace .env (generates its secrets the first time).
   vhvcorp.devtools.workspace_env:
     path: "{{ ansible_facts.env.HOME }}/workspace/go-platform/.env"
-    schema: "{{ lookup('ansible.builtin.file', 'env_schema.yml') | from_yaml }}"
     services: "{{ devtools_services }}"
     overrides:
       ENVIRONMENT: development
@@ -89,7 +89,6 @@ EXAMPLES = r"""
 - name: Write it again.
   vhvcorp.devtools.workspace_env:
     path: "{{ ansible_facts.env.HOME }}/workspace/go-platform/.env"
-    schema: "{{ lookup('ansible.builtin.file', 'env_schema.yml') | from_yaml }}"
     services: "{{ devtools_services }}"
     overrides:
       ENVIRONMENT: development
@@ -104,7 +103,6 @@ EXAMPLES = r"""
 - name: Rotate the JWT secret (the services then need a restart).
   vhvcorp.devtools.workspace_env:
     path: "{{ ansible_facts.env.HOME }}/workspace/go-platform/.env"
-    schema_path: /opt/devtools/roles/workspace/files/env_schema.yml
     services: "{{ devtools_services }}"
     overrides:
       JWT_SECRET: "{{ vault_jwt_secret }}"
@@ -112,7 +110,6 @@ EXAMPLES = r"""
 - name: Preview what a new schema would add, with secrets masked.
   vhvcorp.devtools.workspace_env:
     path: "{{ ansible_facts.env.HOME }}/workspace/go-platform/.env"
-    schema: "{{ lookup('ansible.builtin.file', 'env_schema.yml') | from_yaml }}"
     services: "{{ devtools_services }}"
   check_mode: true
   diff: true
@@ -221,7 +218,6 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
         mutually_exclusive=[("schema", "schema_path")],
-        required_one_of=[("schema", "schema_path")],
         supports_check_mode=True,
     )
     path = os.path.realpath(module.params["path"])

@@ -27,7 +27,6 @@ def write_env(env, environment, repo_root, **overrides):
     return {
         "vhvcorp.devtools.workspace_env": {
             "path": str(env),
-            "schema_path": str(repo_root / "roles/workspace/files/env_schema.yml"),
             "services": "{{ devtools_services }}",
             "overrides": dict(ENVIRONMENT=environment, **overrides),
         }

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from ansible_collections.vhvcorp.devtools.plugins.module_utils import dotenv
+import yaml
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import _env_schema, dotenv
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +52,13 @@ MODULE_PLAY = """\
         mode: "0600"
       check_mode: false
 """
+
+
+def schema_file(tmp_path: Path) -> Path:
+    """The platform's schema as a YAML file on the host, for the module's schema_path."""
+    path = tmp_path / "env_schema.yml"
+    path.write_text(yaml.safe_dump(_env_schema.SCHEMA, sort_keys=False))
+    return path
 
 
 def run_play(repo_root, tmp_path, play, *args):
@@ -185,7 +193,7 @@ def test_the_module_narrows_a_wide_mode_and_reports_it(repo_root, tmp_path):
         "-e",
         f"env_path={env}",
         "-e",
-        f"schema_path={repo_root / 'roles/workspace/files/env_schema.yml'}",
+        f"schema_path={schema_file(tmp_path)}",
     ]
     run_play(repo_root, tmp_path, MODULE_PLAY, *args)
     first = module_result(env)
@@ -217,7 +225,7 @@ def test_the_module_gives_the_file_to_its_owner(repo_root, tmp_path):
         "-e",
         f"env_path={env}",
         "-e",
-        f"schema_path={repo_root / 'roles/workspace/files/env_schema.yml'}",
+        f"schema_path={schema_file(tmp_path)}",
         "-e",
         "env_owner=nobody",
     ]
@@ -242,7 +250,7 @@ def test_the_module_fails_on_a_bad_line_without_showing_it(repo_root, tmp_path):
             "-e",
             f"env_path={env}",
             "-e",
-            f"schema_path={repo_root / 'roles/workspace/files/env_schema.yml'}",
+            f"schema_path={schema_file(tmp_path)}",
         ],
         capture_output=True,
         text=True,

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.vhvcorp.devtools.plugins.module_utils import dotenv
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import _env_schema, dotenv
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.env_validate import (
     summary,
     validate,
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA_DATA = yaml.safe_load((REPO / "roles/workspace/files/env_schema.yml").read_text())
+SCHEMA_DATA = _env_schema.SCHEMA
 CATALOG = yaml.safe_load((REPO / "group_vars/all/services.yml").read_text())["devtools_services"]
 SCHEMA = dotenv.build_schema(SCHEMA_DATA, CATALOG)
 JWT = "Q" * 88

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.vhvcorp.devtools.plugins.module_utils import dotenv
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import _env_schema, dotenv
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.dotenv import (
     DotenvError,
     SchemaError,
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA_FILE = REPO / "roles" / "workspace" / "files" / "env_schema.yml"
 ARCHITECTURE = Path(
     os.environ.get("DEVTOOLS_ARCHITECTURE_DOC", "/work/shared/seed/000_05fba611ea29406a.txt")
 )
@@ -26,7 +25,7 @@ SECRET_VALUES = ("J" * 88, "R" * 32, "S" * 32, "G" * 32)
 
 
 def schema(services=CATALOG):
-    return dotenv.build_schema(yaml.safe_load(SCHEMA_FILE.read_text()), services)
+    return dotenv.build_schema(_env_schema.SCHEMA, services)
 
 
 def counting_generator():
