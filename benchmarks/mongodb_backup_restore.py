@@ -21,6 +21,7 @@ machine one pair alone swings by 10-20% (three pairs of one run gave 0.86, 0.92 
 
     python benchmarks/mongodb_backup_restore.py            # 200,000 small + 5,000 x 100 KB
     python benchmarks/mongodb_backup_restore.py --small 20000 --large 500   # a quick look
+    python benchmarks/mongodb_backup_restore.py --only restore   # the restore pairs only
 
 Sized for 2 cores; the full run takes about a quarter of an hour and 2 GB of disk in --workdir.
 """
@@ -219,11 +220,18 @@ def run_child(mode: str, uri: str, dbname: str, path: str) -> dict:
 
 
 def measure(
-    server: Server, dbname: str, count: int, size: int, workdir: Path, repeat: int
+    server: Server,
+    dbname: str,
+    count: int,
+    size: int,
+    workdir: Path,
+    repeat: int,
+    only: str | None = None,
 ) -> list[dict]:
-    """``repeat`` pairs of (limit, ours) for backup and for restore, in alternating order
-    (limit first, then ours first, ...), so that a slower or faster stretch of the machine
-    weighs on both; each pair gives a ratio and the median is the figure."""
+    """``repeat`` pairs of (limit, ours) for backup and for restore (or ``only`` one of them),
+    in alternating order (limit first, then ours first, ...), so that a slower or faster
+    stretch of the machine weighs on both; each pair gives a ratio and the median is the
+    figure."""
     client = pymongo.MongoClient(server.uri)
     rows = []
     dest = workdir / f"backups-{dbname}"
@@ -250,10 +258,14 @@ def measure(
         client.drop_database(dbname + "_restored")
         return restored
 
+    if only == "restore":
+        backup()  # the file the restores read, not measured
     for what, limit_name, limit_run, ours_run in (
         ("backup", "drain (limit)", drain, backup),
         ("restore", "insert (limit)", insert, restore),
     ):
+        if only not in (None, what):
+            continue
         pairs = []
         for n in range(repeat):
             if n % 2 == 0:
@@ -318,6 +330,9 @@ def main() -> int:
     parser.add_argument(
         "--repeat", type=int, default=5, help="pairs of (limit, ours) per figure (median)"
     )
+    parser.add_argument(
+        "--only", choices=("backup", "restore"), help="measure one of them (default: both)"
+    )
     parser.add_argument("--workdir", type=Path, help="where FerretDB's data and backups go")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
@@ -342,7 +357,7 @@ def main() -> int:
             datasets.append((name, count, size))
         client.close()
         for name, count, size in datasets:
-            rows.extend(measure(server, name, count, size, workdir, args.repeat))
+            rows.extend(measure(server, name, count, size, workdir, args.repeat, args.only))
     finally:
         server.stop()
         if not args.workdir:

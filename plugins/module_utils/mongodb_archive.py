@@ -928,6 +928,9 @@ def open_source(path):
                 with gzip_reader(handle) as gz:
                     inner = gz.read(_TAR_BLOCK + 8)
             except (OSError, EOFError, zlib.error, _isal_error) as exc:
+                junk = _junk_after_gzip(path)  # a small input's gzip data read to its end
+                if junk is not None:
+                    raise junk from exc
                 raise ArchiveError(
                     "%s is not a readable gzip file (%s); it is truncated or damaged: "
                     "restore another backup." % (path, _short(exc))
@@ -1074,10 +1077,109 @@ def _examine(stream, path, source):
 _READ_ERRORS = (OSError, EOFError, zlib.error, _isal_error, tarfile.TarError)
 
 
+# --- the end of the input ---------------------------------------------------------------------
+
+
+def _after_end(path, count, what, at, in_file):
+    """The refusal of bytes after the end of a tar, an --archive or the gzip data around
+    them. ``at`` is where they start: in the file (``in_file``, then cutting the file there
+    leaves the input as it was written) or in the decompressed data."""
+    if in_file:
+        where = "from byte %d on" % at
+        fix = ", or cut them off (truncate -s %d %s) if you know they were appended to a good one"
+        fix %= (at, path)
+    else:
+        where = "from byte %d of the decompressed data on" % at
+        fix = ""
+    return ArchiveError(
+        "%s has %d bytes after the end of its %s (%s), which no dump holds, so it is refused "
+        "and nothing was restored: restore another backup%s." % (path, count, what, where, fix)
+    )
+
+
+def _gzip_end(path):
+    """Walk the gzip members of ``path``: (the offset where its last whole member ends, what
+    follows it: None (nothing, or zero bytes, which gzip readers skip), "junk" (bytes that
+    are no gzip member) or "damaged" (a member that does not decompress to its end)).
+
+    gzip readers raise at bytes after the last member without saying where it ended, and may
+    raise there while a tar member is still read (they read ahead); zlib's decompressor says
+    where (unused_data). This second decompression runs only for an input that failed to
+    read, so its cost falls on refusals.
+    """
+    end = 0
+    with open(path, "rb") as handle:
+        while True:
+            handle.seek(end)
+            start = end
+            while True:  # zero bytes between or after members are skipped, as gzip does
+                data = handle.read(CHUNK_SIZE)
+                rest = data.lstrip(b"\0")
+                start += len(data) - len(rest)
+                if rest or not data:
+                    break
+            if not rest:
+                return end, None
+            if (rest + handle.read(1))[:2] != _GZIP_MAGIC:
+                return end, "junk"
+            handle.seek(start)
+            inflate = zlib.decompressobj(31)
+            offset = start
+            while not inflate.eof:
+                data = handle.read(CHUNK_SIZE)
+                if not data:
+                    return end, "damaged"
+                offset += len(data)
+                try:
+                    while data and not inflate.eof:
+                        inflate.decompress(data, CHUNK_SIZE)
+                        data = inflate.unconsumed_tail
+                except zlib.error:
+                    return end, "damaged"
+            end = offset - len(inflate.unused_data)
+
+
+def _junk_after_gzip(path):
+    """The refusal of bytes after the gzip data of ``path``, or None if there are none."""
+    end, after = _gzip_end(path)
+    if after != "junk":
+        return None
+    return _after_end(path, os.path.getsize(path) - end, "gzip data", end, True)
+
+
+class _TarEnd:
+    """The file object tarfile reads a tar through: keeps the last header-sized read.
+
+    tarfile stops at the end-of-archive marker (two zero blocks) or at anything that is not a
+    header, and never reads what follows; it says only where it stopped (TarFile.offset). The
+    block it read there is kept, to check that it is the marker and that only zero padding
+    follows it.
+    """
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.block = b""
+        self.at = -1
+
+    def read(self, size=-1):
+        at = self.raw.tell() if 0 <= size <= _TAR_BLOCK else -1
+        data = self.raw.read(size)
+        if at >= 0:
+            self.block, self.at = data, at
+        return data
+
+    def seek(self, offset, whence=os.SEEK_SET):
+        return self.raw.seek(offset, whence)
+
+    def tell(self):
+        return self.raw.tell()
+
+
 class Source:
     """A dump on disk. ``scan()`` first (it verifies everything), then ``iter_chunks()``."""
 
     container = None
+    compressed = False
 
     def __init__(self, path):
         self.path = path
@@ -1094,6 +1196,20 @@ class Source:
         raises ArchiveError before the iteration ends, so a restore never swaps it in.
         """
         raise NotImplementedError
+
+    @contextlib.contextmanager
+    def _gzip_checked(self):
+        """A gzip input that failed to read may be a good one with bytes after its gzip data:
+        then that is what the refusal says."""
+        try:
+            yield
+        except ArchiveError as exc:
+            junk = None
+            if self.compressed and isinstance(exc.__cause__, _READ_ERRORS):
+                junk = _junk_after_gzip(self.path)
+            if junk is None:
+                raise
+            raise junk from exc
 
     def _changed(self, what, count, expected):
         return ArchiveError(
@@ -1227,8 +1343,9 @@ class TarSource(_LayoutSource):
             # times (a scan of 500 MB: 2.2 s, against 1.25 s reading the members' data
             # straight from the decompressor, whose forward seeks only skip).
             stream = gzip_reader(handle) if self.compressed else handle
+            watch = _TarEnd(stream)
             try:
-                with tarfile.open(fileobj=stream, mode="r:") as tar:
+                with tarfile.open(fileobj=watch, mode="r:") as tar:
                     seen = set()
                     for member in tar:
                         name = _check_member(member, self.path)
@@ -1242,11 +1359,46 @@ class TarSource(_LayoutSource):
                             )
                         seen.add(name)
                         yield name, member, tar
+                    self._check_end(watch, tar.offset)
             except _READ_ERRORS as exc:
-                raise ArchiveError(
-                    "%s is not a complete, readable tar (%s); it is truncated or damaged: "
-                    "restore another backup." % (self.path, _short(exc))
-                ) from exc
+                raise self._unreadable(exc) from exc
+
+    def scan(self):
+        with self._gzip_checked():
+            return super().scan()
+
+    def iter_chunks(self, entries):
+        with self._gzip_checked():
+            yield from super().iter_chunks(entries)
+
+    def _unreadable(self, exc):
+        return ArchiveError(
+            "%s is not a complete, readable tar (%s); it is truncated or damaged: "
+            "restore another backup." % (self.path, _short(exc))
+        )
+
+    def _check_end(self, watch, end):
+        """After the last member (at ``end`` of the tar): the end-of-archive marker, then zero
+        bytes only (tar pads to its record size, GNU tar to 10240 bytes by default). What
+        follows the gzip data is checked by _gzip_checked."""
+        data = watch.block if watch.at == end else b""
+        zeros = 0
+        while data:
+            rest = data.lstrip(b"\0")
+            if rest:
+                at = end + zeros + len(data) - len(rest)
+                count = len(rest)
+                while data:
+                    data = watch.raw.read(CHUNK_SIZE)
+                    count += len(data)
+                raise _after_end(self.path, count, "tar archive", at, not self.compressed)
+            zeros += len(data)
+            data = watch.raw.read(CHUNK_SIZE)
+        if zeros < 2 * _TAR_BLOCK:
+            raise ArchiveError(
+                "%s ends after its last member without tar's end-of-archive marker (two zero "
+                "blocks), so it is truncated: restore another backup." % self.path
+            )
 
     def _files(self):
         for name, member, tar in self._members():
@@ -1575,20 +1727,30 @@ class ArchiveSource(Source):
             entries.append(entry)
         return header, entries
 
-    def _blocks(self, stream):
-        """Yield ("data", ns, [document bytes]) in bounded lists and ("eof", ns, crc)."""
+    def _blocks(self, stream, complete):
+        """Yield ("data", ns, [document bytes]) in bounded lists and ("eof", ns, crc).
+
+        ``complete()`` says whether every collection has ended; what follows then, where a
+        namespace header would be, is refused as bytes after the end of the archive.
+        """
         while True:
-            raw = self._read_doc(
-                stream, "a namespace header", allow_end=True, allow_terminator=True
-            )
-            if raw == b"":
-                return
-            if raw is None:
-                raise ArchiveError(
-                    "%s has a block without a header (two terminators in a row); the archive is "
-                    "damaged: restore another one." % self.path
+            start = stream.tell()
+            try:
+                raw = self._read_doc(
+                    stream, "a namespace header", allow_end=True, allow_terminator=True
                 )
-            header = self._decode(raw, "a namespace header")
+                if raw == b"":
+                    return
+                if raw is None:
+                    raise ArchiveError(
+                        "%s has a block without a header (two terminators in a row); the "
+                        "archive is damaged: restore another one." % self.path
+                    )
+                header = self._decode(raw, "a namespace header")
+            except ArchiveError as exc:
+                if complete():
+                    raise self._after_end(stream, start) from exc
+                raise
             db, name = header.get("db"), header.get("collection")
             if not isinstance(name, str) or not name or not isinstance(db, str):
                 raise ArchiveError("%s has a namespace header without a collection." % self.path)
@@ -1616,6 +1778,20 @@ class ArchiveSource(Source):
             if docs:
                 yield "data", ns, docs
 
+    def _after_end(self, stream, start):
+        """The refusal of what follows the end of a complete archive, from ``start`` of the
+        (decompressed) stream."""
+        if not self.compressed:
+            count = os.path.getsize(self.path) - start
+        else:
+            count = stream.tell() - start
+            while True:
+                data = stream.read(CHUNK_SIZE)
+                if not data:
+                    break
+                count += len(data)
+        return _after_end(self.path, count, "mongodump archive", start, not self.compressed)
+
     def _events(self):
         """Walk the whole archive checking every rule; yield (entry, [document bytes]).
 
@@ -1630,7 +1806,18 @@ class ArchiveSource(Source):
                 self._header, self._entries = header, entries
                 by_ns = {e.namespace: e for e in entries}
                 track = {}  # ns -> [crc, sha, count, size, closed]
-                for event, ns, payload in self._blocks(stream):
+
+                def incomplete():
+                    """The first collection whose end has not been read yet, or None."""
+                    for entry in entries:
+                        if (
+                            entry.collection_type not in ("view", "timeseries")
+                            and not track.get(entry.namespace, [None] * 5)[4]
+                        ):
+                            return entry
+                    return None
+
+                for event, ns, payload in self._blocks(stream, lambda: incomplete() is None):
                     entry = by_ns.get(ns)
                     if entry is None:
                         raise ArchiveError(
@@ -1662,14 +1849,12 @@ class ArchiveSource(Source):
                     state[4] = True
                     entry.documents, entry.size = state[2], state[3]
                     entry.sha256 = state[1].hexdigest()
-                for entry in entries:
-                    if entry.collection_type in ("view", "timeseries"):
-                        continue
-                    if not track.get(entry.namespace, [None] * 5)[4]:
-                        raise ArchiveError(
-                            "%s ends before collection %s is complete; the archive is truncated: "
-                            "restore another one." % (self.path, entry.namespace)
-                        )
+                missing = incomplete()
+                if missing is not None:
+                    raise ArchiveError(
+                        "%s ends before collection %s is complete; the archive is truncated: "
+                        "restore another one." % (self.path, missing.namespace)
+                    )
         except _READ_ERRORS as exc:
             raise ArchiveError(
                 "%s cannot be read (%s); it is truncated or damaged: restore another one."
@@ -1677,8 +1862,9 @@ class ArchiveSource(Source):
             ) from exc
 
     def scan(self):
-        for _ in self._events():
-            pass
+        with self._gzip_checked():
+            for _ in self._events():
+                pass
         inventory = Inventory(self.path, self.container)
         inventory.server_version = self._header.get("server_version")
         inventory.tool_version = self._header.get("tool_version")
@@ -1707,23 +1893,24 @@ class ArchiveSource(Source):
             raise ArchiveError("internal error: scan() the source before reading it.")
         wanted = {e.namespace: e for e in entries}
         expected = {ns: (e.documents, e.sha256) for ns, e in wanted.items()}
-        seen = {ns: [0, hashlib.sha256()] for ns in wanted}
-        for entry, docs in self._events():
-            ns = entry.namespace
-            if ns not in wanted:
-                continue
-            chunk = b"".join(docs)
-            offsets = []
-            off = 0
-            for doc in docs:
-                offsets.append(off)
-                off += len(doc)
-            seen[ns][0] += len(docs)
-            seen[ns][1].update(chunk)
-            yield wanted[ns], chunk, offsets
-        for ns, (count, sha) in seen.items():
-            if (count, sha.hexdigest()) != expected[ns]:
-                raise self._changed(ns, count, expected[ns][0])
+        with self._gzip_checked():
+            seen = {ns: [0, hashlib.sha256()] for ns in wanted}
+            for entry, docs in self._events():
+                ns = entry.namespace
+                if ns not in wanted:
+                    continue
+                chunk = b"".join(docs)
+                offsets = []
+                off = 0
+                for doc in docs:
+                    offsets.append(off)
+                    off += len(doc)
+                seen[ns][0] += len(docs)
+                seen[ns][1].update(chunk)
+                yield wanted[ns], chunk, offsets
+            for ns, (count, sha) in seen.items():
+                if (count, sha.hexdigest()) != expected[ns]:
+                    raise self._changed(ns, count, expected[ns][0])
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -19,8 +19,10 @@ description:
   - Verifies the whole input first and writes nothing if any check fails. It checks the
     manifest and every checksum in it (backups of M(vhvcorp.devtools.mongodb_backup)), the
     CRC-64 of every collection (C(--archive) files), the gzip checksums, the framing of
-    every BSON document, and that no tar member is a link, a device or a path that would
-    leave the directory it is unpacked into.
+    every BSON document, that no tar member is a link, a device or a path that would
+    leave the directory it is unpacked into, and that nothing follows the end of the tar,
+    the C(--archive) or the gzip data around them (a tar's zero padding to its record size
+    aside); a file with bytes appended is refused with their count.
   - Each collection is loaded into a staging collection of its target database, with the
     dump's collection options, then its indexes are recreated from the dump's metadata. Only
     when every collection is complete is the restore committed, and the staging collections

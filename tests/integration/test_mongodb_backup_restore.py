@@ -447,19 +447,88 @@ CORRUPTIONS = {
 }
 
 
+# --- bytes after the end of the input ----------------------------------------------------------
+
+JUNK = b"\xa5" + bytes(range(256)) * 15 + bytes(range(255))  # 4 KB; the first byte not zero
+
+
+def _dump_tar(path, tmp_path, gz):
+    """`tar cf` of the backup unpacked as a mongodump directory (no manifest, no prelude)."""
+    out = tmp_path / "dumpdir"
+    with tarfile.open(path) as tar:
+        tar.extractall(out, filter="data")
+    (out / "manifest.json").unlink()
+    (out / "prelude.json").unlink()
+    made = tmp_path / ("dump.tar.gz" if gz else "dump.tar")
+    with tarfile.open(made, "w:gz" if gz else "w") as tar:
+        tar.add(out, arcname="dump")
+    return made
+
+
+def _dump_archive(path, tmp_path, gz):
+    """The backup's collections as a mongodump --archive."""
+    source = archive.open_source(str(path))
+    inventory = source.scan()
+    chunks = {}
+    for entry, chunk, _ in source.iter_chunks(inventory.collections):
+        chunks.setdefault(entry.namespace, []).append(chunk)
+    buf = io.BytesIO()
+    archive.write_archive(
+        buf,
+        [
+            archive.ArchiveCollection(
+                c.db, c.name, archive.metadata_json(c.name, c.indexes), chunks[c.namespace]
+            )
+            for c in inventory.collections
+        ],
+    )
+    made = tmp_path / ("dump.archive.gz" if gz else "dump.archive")
+    made.write_bytes(gzip.compress(buf.getvalue()) if gz else buf.getvalue())
+    return made
+
+
+INPUT_KINDS = {
+    "backup.tar.gz": lambda path, tmp_path: path,
+    "dump.tar": lambda path, tmp_path: _dump_tar(path, tmp_path, gz=False),
+    "dump.tar.gz": lambda path, tmp_path: _dump_tar(path, tmp_path, gz=True),
+    "archive": lambda path, tmp_path: _dump_archive(path, tmp_path, gz=False),
+    "archive.gz": lambda path, tmp_path: _dump_archive(path, tmp_path, gz=True),
+}
+
+
+def _moved_on_database(client, caps, dbname, tmp_path):
+    """A database with a backup of it, changed since: (the backup, a snapshot of now)."""
+    users = client[dbname].users
+    insert_raw(users, [bson.encode({"_id": i, "email": f"u{i}@example.com"}) for i in range(20)])
+    users.create_index("email", unique=True)
+    good = Path(make_backup(client, caps, dbname, tmp_path / "good")["path"])
+    # The database moves on after the backup; a refused restore must not touch it.
+    users.delete_many({"_id": {"$gte": 15}})
+    insert_raw(client[dbname].later, [bson.encode({"_id": "x"})])
+    return good, snapshot(client, dbname)
+
+
+@pytest.mark.parametrize("kind", sorted(INPUT_KINDS))
+def test_bytes_after_the_end_of_the_input_are_refused_and_nothing_touched(
+    mongo_client, caps, fresh_db_name, tmp_path, kind
+):
+    good, before = _moved_on_database(mongo_client, caps, fresh_db_name, tmp_path)
+    path = INPUT_KINDS[kind](good, tmp_path)
+    # As made, the input restores (in check mode: it would replace users).
+    preview = do_restore(mongo_client, caps, path, check_mode=True)
+    assert [c["action"] for c in preview["collections"]] == ["replace"]
+    path.write_bytes(path.read_bytes() + JUNK)
+    with pytest.raises(archive.ArchiveError, match="has 4096 bytes after the end of its"):
+        do_restore(mongo_client, caps, path)
+    assert snapshot(mongo_client, fresh_db_name) == before
+    assert reserved_collections(mongo_client, fresh_db_name) == []
+
+
 @pytest.mark.parametrize("kind", sorted(CORRUPTIONS))
 def test_corrupt_input_is_refused_and_the_database_left_untouched(
     mongo_client, caps, fresh_db_name, tmp_path, kind
 ):
-    users = mongo_client[fresh_db_name].users
-    insert_raw(users, [bson.encode({"_id": i, "email": f"u{i}@example.com"}) for i in range(20)])
-    users.create_index("email", unique=True)
-    good = Path(make_backup(mongo_client, caps, fresh_db_name, tmp_path / "good")["path"])
-    # The database moves on after the backup; a refused restore must not touch it.
-    users.delete_many({"_id": {"$gte": 15}})
-    insert_raw(mongo_client[fresh_db_name].later, [bson.encode({"_id": "x"})])
-    before = snapshot(mongo_client, fresh_db_name)
-
+    good, before = _moved_on_database(mongo_client, caps, fresh_db_name, tmp_path)
     make, message = CORRUPTIONS[kind]
     bad = make(good, tmp_path)
     with pytest.raises(archive.ArchiveError, match=message):

@@ -9,6 +9,7 @@ import io
 import json
 import math
 import os
+import random
 import struct
 import tarfile
 import uuid
@@ -660,3 +661,132 @@ def test_input_changed_after_verification_is_caught_before_the_end(tmp_path):
     with pytest.raises(ArchiveError, match="changed since it was verified"):
         for _ in source.iter_chunks(inventory.collections):
             pass
+
+
+# --- the end of the input -----------------------------------------------------------------------
+
+# What was appended in the defect report: 4 KB of random bytes (the first one not zero, so the
+# count is exact: zero bytes after a tar's end are its padding).
+JUNK = b"\xa5" + random.Random(4096).randbytes(4095)  # noqa: S311 - test data
+
+
+def dump_tar(tmp_path, gz):
+    build_dump_dir(tmp_path / "dump", gz=False)
+    path = tmp_path / ("dump.tar.gz" if gz else "dump.tar")
+    with tarfile.open(path, "w:gz" if gz else "w") as tar:
+        tar.add(tmp_path / "dump", arcname="dump")
+    return path
+
+
+def dump_archive(tmp_path, gz):
+    path = tmp_path / ("go_dev.archive.gz" if gz else "go_dev.archive")
+    build_archive(path, gz)
+    return path
+
+
+def our_backup(tmp_path, gz=True):
+    return small_backup(tmp_path)[0]
+
+
+INPUTS = {
+    "backup.tar.gz": our_backup,
+    "dump.tar": lambda tmp_path: dump_tar(tmp_path, gz=False),
+    "dump.tar.gz": lambda tmp_path: dump_tar(tmp_path, gz=True),
+    "archive": lambda tmp_path: dump_archive(tmp_path, gz=False),
+    "archive.gz": lambda tmp_path: dump_archive(tmp_path, gz=True),
+}
+
+
+def inner_bytes(path):
+    data = path.read_bytes()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+@pytest.mark.parametrize("kind", sorted(INPUTS))
+def test_bytes_appended_after_the_end_are_refused_with_their_count(tmp_path, kind):
+    path = INPUTS[kind](tmp_path)
+    archive.open_source(str(path)).scan()  # the input as made is good
+    path.write_bytes(path.read_bytes() + JUNK)
+    end = path.stat().st_size - len(JUNK)
+    with pytest.raises(ArchiveError) as caught:
+        archive.open_source(str(path)).scan()
+    message = str(caught.value)
+    assert "4096 bytes after the end of" in message, message
+    assert f"truncate -s {end} " in message, message
+
+
+@pytest.mark.parametrize("kind", ["backup.tar.gz", "dump.tar.gz", "archive.gz"])
+def test_bytes_after_the_end_inside_the_gzip_data_are_refused(tmp_path, kind):
+    """`cat good junk | gzip`, and a good gzip file with a gzip member of junk appended."""
+    path = INPUTS[kind](tmp_path)
+    inner = inner_bytes(path)
+    for name, data in (
+        ("joined", gzip.compress(inner + JUNK)),
+        ("member", path.read_bytes() + gzip.compress(JUNK)),
+    ):
+        joined = tmp_path / (name + "-" + path.name)
+        joined.write_bytes(data)
+        with pytest.raises(ArchiveError, match="4096 bytes after the end of its (tar|mongodump)"):
+            archive.open_source(str(joined)).scan()
+
+
+@pytest.mark.parametrize("kind", sorted(INPUTS))
+def test_bytes_after_the_end_are_refused_in_the_restore_pass_too(tmp_path, kind):
+    """A file that grows between the verification and the restore's read is caught too."""
+    path = INPUTS[kind](tmp_path)
+    source = archive.open_source(str(path))
+    inventory = source.scan()
+    path.write_bytes(path.read_bytes() + JUNK)
+    with pytest.raises(ArchiveError, match="4096 bytes after the end of"):
+        for _ in source.iter_chunks(inventory.collections):
+            pass
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["tar", "tar.gz"])
+def test_tar_padding_and_split_gzip_members_are_accepted(tmp_path, gz):
+    """What tar writers legitimately leave after the end: zero padding to the record size
+    (GNU tar's -b 2048 pads to 1 MiB), gzip streams in several members, zero bytes after the
+    gzip data (gzip and Python skip them)."""
+    expected = build_dump_dir(tmp_path / "dump", gz=False)
+    plain = tmp_path / "dump.tar"
+    with tarfile.open(plain, "w") as tar:
+        tar.add(tmp_path / "dump", arcname="dump")
+    data = plain.read_bytes()
+    assert len(data) % tarfile.RECORDSIZE == 0 and data[-1024:] == bytes(1024)
+    padded = data + bytes(-len(data) % (2048 * 512))
+    variants = {"padded": padded}
+    if gz:
+        half = len(padded) // 2
+        variants = {
+            "padded": gzip.compress(padded),
+            "members": gzip.compress(padded[:half]) + gzip.compress(padded[half:]),
+            "empty-member": gzip.compress(padded) + gzip.compress(b""),
+            "zeros-after-gzip": gzip.compress(padded) + bytes(512),
+        }
+    for name, content in variants.items():
+        path = tmp_path / (name + (".tar.gz" if gz else ".tar"))
+        path.write_bytes(content)
+        _, found = read_all(path)
+        assert found == expected, name
+
+
+@pytest.mark.parametrize("blocks", [0, 1], ids=["no-marker", "one-zero-block"])
+def test_tar_without_its_end_of_archive_marker_is_refused_as_truncated(tmp_path, blocks):
+    """Cut at a member's end, a tar reads as a smaller whole one: the two zero blocks that
+    end every tar are what says it is complete."""
+    plain = dump_tar(tmp_path, gz=False)
+    data = plain.read_bytes()
+    end = len(data.rstrip(b"\0"))
+    end += -end % 512  # the last member's data ends in a whole block
+    plain.write_bytes(data[: end + blocks * 512])
+    with pytest.raises(ArchiveError, match="end-of-archive marker"):
+        archive.open_source(str(plain)).scan()
+
+
+def test_archive_accepts_nothing_after_its_end_not_even_zero_bytes(tmp_path):
+    """mongodump writes nothing after the last collection's end, and mongorestore reads
+    what follows as a block header: zero bytes too are refused."""
+    path = dump_archive(tmp_path, gz=False)
+    path.write_bytes(path.read_bytes() + bytes(16))
+    with pytest.raises(ArchiveError, match="16 bytes after the end of its mongodump archive"):
+        archive.open_source(str(path)).scan()
