@@ -1,0 +1,274 @@
+"""Faults around the MongoDB modules, against real things: a server killed in the middle of
+a restore, two restores into one database at once. Each must end with nothing lost and one
+sentence that says what happened and what to do."""
+
+import datetime
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pymongo
+import pytest
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_backup as backup
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_restore as restore
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import server_capabilities
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
+
+pytestmark = pytest.mark.integration
+
+# --- two restores into one database at once -----------------------------------------------------
+
+
+def visible(client: pymongo.MongoClient, dbname: str) -> dict[str, list[bytes]]:
+    """What users of a database see: every collection but the restore's own, as raw BSON."""
+    raw = CodecOptions(document_class=RawBSONDocument)
+    db = client[dbname]
+    return {
+        name: [d.raw for d in db.get_collection(name, raw).find(sort=[("_id", 1)])]
+        for name in sorted(db.list_collection_names())
+        if not name.startswith(restore.RESERVED_PREFIX)
+    }
+
+
+def reserved(client: pymongo.MongoClient, dbname: str) -> list[str]:
+    return sorted(
+        n for n in client[dbname].list_collection_names() if n.startswith(restore.RESERVED_PREFIX)
+    )
+
+
+@pytest.fixture
+def two_backups(mongo_client, fresh_db_name, tmp_path):
+    """Backups A and B of one source database (different data), and a target database with
+    data of its own. Returns (a, b, rename, target, {name: data})."""
+    source = mongo_client[fresh_db_name]
+    target = fresh_db_name + "_target"
+    caps = server_capabilities(mongo_client)
+    data = {}
+    paths = {}
+    for version, users in (("a", 40), ("b", 25)):
+        source.users.drop()
+        source.tenants.drop()
+        source.users.insert_many([{"_id": i, "v": version} for i in range(users)])
+        source.tenants.insert_many([{"_id": f"t{i}", "v": version} for i in range(users // 5)])
+        paths[version] = backup.run_backup(
+            mongo_client,
+            str(tmp_path / version),
+            databases=[fresh_db_name],
+            capabilities=caps,
+        )["path"]
+        data[version] = visible(mongo_client, fresh_db_name)
+    mongo_client[target].users.insert_many([{"_id": i, "v": "before"} for i in range(7)])
+    data["before"] = visible(mongo_client, target)
+    rename = dict(ns_from=[fresh_db_name + ".*"], ns_to=[target + ".*"])
+    yield paths["a"], paths["b"], rename, target, data
+    mongo_client.drop_database(target)
+
+
+def start_paused_restore(repo_root, uri, src, rename):
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(repo_root / "tests" / "integration" / "paused_restore.py"),
+            uri,
+            src,
+            rename["ns_from"][0],
+            rename["ns_to"][0],
+        ],
+        env=dict(os.environ, PYTHONPATH=str(repo_root / ".collections")),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline() == "paused\n"
+    return proc
+
+
+def test_a_second_restore_into_a_database_is_refused_naming_the_running_one(
+    repo_root, ferretdb_uri, mongo_client, two_backups
+):
+    a, b, rename, target, data = two_backups
+    caps = server_capabilities(mongo_client)
+    first = start_paused_restore(repo_root, ferretdb_uri, a, rename)
+    try:
+        with pytest.raises(restore.RestoreLockError) as refused:
+            restore.restore(mongo_client, b, capabilities=caps, **rename)
+        message = str(refused.value)
+        assert f"Another restore is writing to database {target}" in message
+        assert f"{socket.gethostname()}:{first.pid}" in message and a in message
+        assert "wait for it to finish" in message and "changed nothing" in message
+        assert visible(mongo_client, target) == data["before"]
+        first.stdin.write("go on\n")
+        first.stdin.flush()
+        assert first.stdout.readline() == "done\n"
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+        first.wait()
+        first.stdin.close()
+        first.stdout.close()
+    assert first.returncode == 0
+    # The first restore's data, whole, and nothing of the restores' own left behind.
+    assert visible(mongo_client, target) == data["a"]
+    assert reserved(mongo_client, target) == []
+
+    # The lock is given back: the second one, run again, goes through.
+    result = restore.restore(mongo_client, b, capabilities=caps, **rename)
+    assert result["lock"] == {"took_over": []}
+    assert visible(mongo_client, target) == data["b"]
+    assert reserved(mongo_client, target) == []
+
+
+def test_the_lock_of_a_killed_restore_is_taken_over_and_its_run_rolled_back(
+    repo_root, ferretdb_uri, mongo_client, two_backups
+):
+    a, b, rename, target, data = two_backups
+    caps = server_capabilities(mongo_client)
+    first = start_paused_restore(repo_root, ferretdb_uri, a, rename)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    first.stdin.close()
+    first.stdout.close()
+    assert visible(mongo_client, target) == data["before"]
+    assert reserved(mongo_client, target) != []  # its lock, journal and staging collections
+
+    result = restore.restore(mongo_client, b, capabilities=caps, **rename)
+    assert [t["owner"] for t in result["lock"]["took_over"]] == [
+        f"{socket.gethostname()}:{first.pid}"
+    ]
+    assert [r["action"] for r in result["recovered"]] == ["rolled_back"]
+    assert visible(mongo_client, target) == data["b"]
+    assert reserved(mongo_client, target) == []
+
+
+def test_a_lock_held_from_another_machine_is_refused_with_how_to_clear_it(
+    mongo_client, two_backups
+):
+    a, b, rename, target, data = two_backups
+    caps = server_capabilities(mongo_client)
+    journal = mongo_client[target][restore.JOURNAL]
+    journal.insert_one(
+        {
+            "_id": "lock",
+            "kind": "lock",
+            "owner": "other-laptop:4242",
+            "host": "other-laptop",
+            "pid": 4242,
+            "token": "0" * 32,
+            "src": "/elsewhere/mongodb-2026-01-01.tar.gz",
+            "started": datetime.datetime.now(datetime.UTC),
+        }
+    )
+    with pytest.raises(restore.RestoreLockError) as refused:
+        restore.restore(mongo_client, a, capabilities=caps, **rename)
+    message = str(refused.value)
+    assert "other-laptop:4242" in message and "/elsewhere/mongodb-2026-01-01.tar.gz" in message
+    clear = f"db.getSiblingDB('{target}').{restore.JOURNAL}.deleteOne({{_id: 'lock'}})"
+    assert clear in message, message
+    assert visible(mongo_client, target) == data["before"]
+
+    journal.delete_one({"_id": "lock"})  # what the message says to do
+    restore.restore(mongo_client, a, capabilities=caps, **rename)
+    assert visible(mongo_client, target) == data["a"]
+    assert reserved(mongo_client, target) == []
+
+
+# --- the server restarts in the middle of a restore ---------------------------------------------
+
+
+def _kill_when_staging_fills(server, uri, dbname, stop):
+    """Kill ``server`` once a staging collection in ``dbname`` holds documents (the restore is
+    loading): from outside, as an operator's restart would come."""
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=2000)
+    try:
+        while not stop.is_set():
+            names = client[dbname].list_collection_names()
+            staging = [n for n in names if n.startswith(restore.RESERVED_PREFIX + "staging")]
+            if any(client[dbname][n].find_one() is not None for n in staging):
+                server.kill()
+                return
+            time.sleep(0.01)
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("when", ["loading", "staged", "aside"])
+def test_a_server_restarted_mid_restore_loses_nothing(private_ferretdb, tmp_path, when):
+    """The server is killed while the restore loads (before its commit: the target stays as
+    it was), between two collections, or while it swaps (after its commit: the next run
+    finishes it). Restarted on the same data, nothing is lost."""
+    client = pymongo.MongoClient(private_ferretdb.uri, serverSelectionTimeoutMS=2000)
+    caps = server_capabilities(client)
+    # 40 MB to restore: loading takes seconds, so the kill from outside lands mid-load.
+    payload = "x" * 1000
+    for start in range(0, 40_000, 10_000):
+        client.src.users.insert_many(
+            [{"_id": i, "p": payload} for i in range(start, start + 10_000)]
+        )
+    client.src.tenants.insert_many([{"_id": i, "v": "new"} for i in range(50)])
+    new = visible(client, "src")
+    client.dst.users.insert_many([{"_id": i, "v": "old"} for i in range(100)])
+    client.dst.tenants.insert_many([{"_id": i, "v": "old"} for i in range(5)])
+    before = visible(client, "dst")
+    archive = backup.run_backup(client, str(tmp_path / "b"), databases=["src"])["path"]
+    rename = dict(ns_from=["src.*"], ns_to=["dst.*"])
+
+    stop = threading.Event()
+    watcher = None
+    if when == "loading":
+        watcher = threading.Thread(
+            target=_kill_when_staging_fills,
+            args=(private_ferretdb, private_ferretdb.uri, "dst", stop),
+        )
+        watcher.start()
+    else:
+
+        def kill_at(step, info):
+            if step == when and private_ferretdb.proc.poll() is None:
+                private_ferretdb.kill()
+
+        restore.FAULT_HOOK = kill_at
+    try:
+        with pytest.raises(restore.RestoreError) as failed:
+            restore.restore(client, archive, capabilities=caps, **rename)
+    finally:
+        restore.FAULT_HOOK = None
+        stop.set()
+        if watcher is not None:
+            watcher.join()
+        client.close()
+    assert private_ferretdb.proc.poll() is not None  # it died mid-restore
+    message = str(failed.value)
+    assert "Topology" not in message and len(message) < 700, message
+    if when == "aside":
+        assert "committed" in message and "nothing is lost" in message, message
+        assert "recover: true" in message, message
+    else:
+        assert "nothing was replaced" in message and "run the restore again" in message, message
+
+    private_ferretdb.start()
+    client = pymongo.MongoClient(private_ferretdb.uri, serverSelectionTimeoutMS=2000)
+    try:
+        if when == "aside":
+            # Committed: the first collection is set aside mid-swap (absent), the other not
+            # swapped yet; no collection holds half of anything, and recovery finishes.
+            seen = visible(client, "dst")
+            assert len(seen) == 1 and all(seen[n] == before[n] for n in seen), sorted(seen)
+            actions = [r["action"] for r in restore.recover(client)]
+            assert actions == ["rolled_forward"]
+        else:
+            assert visible(client, "dst") == before
+            result = restore.restore(client, archive, capabilities=caps, **rename)
+            assert [r["action"] for r in result["recovered"]] == ["rolled_back"]
+            assert [t["owner"] for t in result["lock"]["took_over"]] == [
+                f"{socket.gethostname()}:{os.getpid()}"
+            ]
+        assert visible(client, "dst") == new
+        assert reserved(client, "dst") == []
+    finally:
+        client.close()
