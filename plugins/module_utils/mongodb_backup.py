@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
 import os
 import queue
 import re
@@ -60,6 +61,8 @@ BATCH_BYTES = 16 * 1024 * 1024
 SYNC_BYTES = 32 * 1024 * 1024
 # Documents read first to size the batches (see _batch_size).
 SAMPLE_DOCUMENTS = 16
+# The errors of a disk (or a quota) with no room left.
+DISK_FULL = frozenset((errno.ENOSPC, errno.EDQUOT))
 
 
 class BackupError(Exception):
@@ -346,9 +349,16 @@ def run_backup(
             _verify_full(temp, manifest["collections"])
         os.replace(temp, path)
         _fsync_dir(dest)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+            raise BackupError(
+                "The disk of `dest` %s%s is full (%s); the backup was not kept and nothing "
+                "else was touched (its temporary file is removed, earlier backups are as they "
+                "were): free space on that disk or choose another `dest`, then back up again."
+                % (dest, _disk_size(dest), os.strerror(exc.errno))
+            ) from exc
         raise
     collections = [
         {k: v for k, v in c.items() if k not in ("bson", "metadata")}
@@ -423,6 +433,15 @@ def _verify_full(path, collections):
                 "The backup just written holds %s documents of %s, not %d; it was not kept."
                 % (found.get(ns), ns, item["documents"])
             )
+
+
+def _disk_size(path):
+    """' (N MiB)' for the file system of ``path``, for messages; '' if it cannot be had."""
+    try:
+        stat = os.statvfs(path)
+    except OSError:
+        return ""
+    return " (%.1f MiB)" % (stat.f_blocks * stat.f_frsize / 1048576.0)
 
 
 def _fsync_dir(path):

@@ -32,6 +32,9 @@ description:
   - Refuses to back up a database that holds the journal of an interrupted
     M(vhvcorp.devtools.mongodb_restore) (part of its data may sit in a set-aside collection);
     run that module with O(vhvcorp.devtools.mongodb_restore#module:recover=true) first.
+  - When the disk of O(dest) fills up, the backup fails saying so; its temporary file is
+    removed and earlier backups are left as they were. In the C(database) role (and
+    C(db-backup.yml)) retention runs only after a backup that succeeded.
   - Replaces the old C(scripts/database/backup.sh) (C(make db-backup)).
 author:
   - vhvcorp platform team (@vhvcorp)

@@ -1,16 +1,20 @@
-"""Faults around the MongoDB modules, against real things: a server killed in the middle of
-a restore, two restores into one database at once. Each must end with nothing lost and one
-sentence that says what happened and what to do."""
+"""Faults around the MongoDB modules, against real things: a disk that fills up under a
+backup, a server killed in the middle of a restore, two restores into one database at once.
+Each must end with nothing lost and one sentence that says what happened and what to do."""
 
 import datetime
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
+import bson
 import pymongo
 import pytest
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_backup as backup
@@ -20,6 +24,89 @@ from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 
 pytestmark = pytest.mark.integration
+
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (hidden ones too), by relative path, with its bytes."""
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+# --- the disk fills up while a backup is written ------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 512 KiB tmpfs of the test's own, unmounted afterwards."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k,mode=0755", "tmpfs", str(mount)], check=True
+    )
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_full_disk_fails_the_backup_keeps_the_earlier_ones_and_skips_retention(
+    repo_root, small_disk, ferretdb_uri, mongo_client, fresh_db_name
+):
+    db = mongo_client[fresh_db_name]
+    db.users.insert_many([{"_id": i, "name": f"user {i}"} for i in range(20)])
+    daily = small_disk / "daily"
+    # Today's good archive (the name the failing backup would replace) and two older ones,
+    # which retention with daily=1 would delete if it ran.
+    good = Path(
+        backup.run_backup(
+            mongo_client,
+            str(daily),
+            databases=[fresh_db_name],
+            capabilities=server_capabilities(mongo_client),
+        )["path"]
+    )
+    for day in ("2026-01-01", "2026-01-02"):
+        shutil.copy(good, daily / f"mongodb-{day}.tar.gz")
+    before = tree(small_disk)
+    # 1.5 MB that does not compress, three times what the disk holds.
+    db.blobs.insert_many([{"_id": i, "data": bson.Binary(os.urandom(50_000))} for i in range(30)])
+
+    run = subprocess.run(
+        [
+            ANSIBLE_PLAYBOOK,
+            str(repo_root / "db-backup.yml"),
+            *("-e", f"mongodb_uri={ferretdb_uri}", "-e", f"mongodb_database={fresh_db_name}"),
+            *("-e", f"backup_dir={small_disk}", "-e", "database_retention_daily=1"),
+            *("-e", "database_retention_weekly=0", "-e", "database_retention_monthly=0"),
+        ],
+        cwd=repo_root,
+        env={
+            **os.environ,
+            "ANSIBLE_CONFIG": str(repo_root / "ansible.cfg"),
+            # One JSON result per line, to read the failure's message from.
+            "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=180,
+    )
+    assert run.returncode != 0, run.stdout[-3000:]
+    failed = [line for line in run.stdout.splitlines() if line.startswith("fatal:")]
+    assert len(failed) == 1, run.stdout[-3000:]
+    message = json.loads(failed[0].split(" => ", 1)[1])["msg"]
+    # One sentence naming the destination and that it is full, saying what to do.
+    assert f"{daily}" in message and "is full" in message, message
+    assert "free space" in message and "Traceback" not in message, message
+    # Retention never ran, and every earlier archive is there as it was; no partial file.
+    assert "Keep the daily, weekly and monthly generations" not in run.stdout
+    assert tree(small_disk) == before
+
 
 # --- two restores into one database at once -----------------------------------------------------
 
