@@ -1,6 +1,7 @@
 """Faults around the MongoDB modules, against real things: a disk that fills up under a
-backup, a server killed in the middle of a restore, two restores into one database at once.
-Each must end with nothing lost and one sentence that says what happened and what to do."""
+backup, a server killed in the middle of a restore, two restores into one database at once,
+and a backup or reset while a migration holds its lock. Each must end with nothing lost and
+one sentence that says what happened and what to do."""
 
 import datetime
 import json
@@ -18,6 +19,11 @@ import bson
 import pymongo
 import pytest
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_backup as backup
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import (
+    mongodb_migrate,
+    mongodb_reset,
+    mongodb_seed,
+)
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_restore as restore
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import server_capabilities
 from bson.codec_options import CodecOptions
@@ -189,6 +195,11 @@ def test_a_second_restore_into_a_database_is_refused_naming_the_running_one(
         assert f"{socket.gethostname()}:{first.pid}" in message and a in message
         assert "wait for it to finish" in message and "changed nothing" in message
         assert visible(mongo_client, target) == data["before"]
+        # A backup of the database now would hold it half restored: refused too.
+        with pytest.raises(backup.BackupError, match=f"A restore is writing to database {target}"):
+            backup.run_backup(mongo_client, str(Path(a).parent / "during"), databases=[target])
+        assert not (Path(a).parent / "during").exists()
+
         first.stdin.write("go on\n")
         first.stdin.flush()
         assert first.stdout.readline() == "done\n"
@@ -291,11 +302,13 @@ def test_a_server_restarted_mid_restore_loses_nothing(private_ferretdb, tmp_path
     finishes it). Restarted on the same data, nothing is lost."""
     client = pymongo.MongoClient(private_ferretdb.uri, serverSelectionTimeoutMS=2000)
     caps = server_capabilities(client)
-    # 40 MB to restore: loading takes seconds, so the kill from outside lands mid-load.
+    # 20 MB to restore when the kill comes from outside: loading takes seconds, so it lands
+    # mid-load (the first insert carries 8 MiB). The fault hook needs no more than a little.
     payload = "x" * 1000
-    for start in range(0, 40_000, 10_000):
+    total = 20_000 if when == "loading" else 2_000
+    for start in range(0, total, 2_000):
         client.src.users.insert_many(
-            [{"_id": i, "p": payload} for i in range(start, start + 10_000)]
+            [{"_id": i, "p": payload} for i in range(start, start + 2_000)]
         )
     client.src.tenants.insert_many([{"_id": i, "v": "new"} for i in range(50)])
     new = visible(client, "src")
@@ -359,3 +372,84 @@ def test_a_server_restarted_mid_restore_loses_nothing(private_ferretdb, tmp_path
         assert reserved(client, "dst") == []
     finally:
         client.close()
+
+
+# --- a backup or a reset while a migration holds its lock ---------------------------------------
+
+ROLE_FILES = Path(__file__).resolve().parents[2] / "roles" / "database" / "files"
+MIGRATIONS = str(ROLE_FILES / "migrations")
+
+
+def test_a_backup_is_refused_while_a_migration_holds_the_lock(
+    mongo_client, fresh_db_name, tmp_path
+):
+    db = mongo_client[fresh_db_name]
+    db.users.insert_many([{"_id": i} for i in range(10)])
+    dest = tmp_path / "daily"
+    with mongodb_migrate.MigrationLock(db, owner="laptop:4242:abcd"):  # a migrate run works
+        with pytest.raises(backup.BackupError) as refused:
+            backup.run_backup(mongo_client, str(dest), databases=[fresh_db_name])
+        # Check mode says the same.
+        with pytest.raises(backup.BackupError):
+            backup.run_backup(mongo_client, str(dest), databases=[fresh_db_name], check_mode=True)
+    message = str(refused.value)
+    assert f"A migration is running on database {fresh_db_name} (owner laptop:4242:abcd" in message
+    assert "back up again once it has finished" in message
+    assert not dest.exists()
+    # The lock given back, the backup goes through.
+    made = backup.run_backup(mongo_client, str(dest), databases=[fresh_db_name])
+    assert made["documents"] == 10
+
+
+def test_a_migration_that_runs_during_a_backup_makes_it_not_kept(
+    paused_backup, mongo_client, fresh_db_name, tmp_path
+):
+    db = mongo_client[fresh_db_name]
+    db.users.insert_many([{"_id": i, "email": f"u{i}@localhost"} for i in range(500)])
+    dest = tmp_path / "daily"
+    earlier = backup.run_backup(
+        mongo_client, str(dest), name="mongodb-2026-01-01.tar.gz", databases=[fresh_db_name]
+    )
+    before = tree(dest)
+    migrated = {}
+
+    def migrate_now():
+        migrated.update(mongodb_migrate.migrate(db, MIGRATIONS))
+
+    real = paused_backup.pause_backups(1, migrate_now)
+    try:
+        with pytest.raises(backup.BackupError) as refused:
+            backup.run_backup(mongo_client, str(dest), databases=[fresh_db_name], batch_size=100)
+    finally:
+        backup._collections = real
+    assert migrated["changed"] is True  # the migration did run mid-backup
+    message = str(refused.value)
+    assert f"A migration ran on database {fresh_db_name} while it was being backed up" in message
+    assert "the backup was not kept" in message and "back up again" in message
+    assert tree(dest) == before and Path(earlier["path"]).name in before
+
+
+def test_a_migration_started_during_a_reset_waits_for_it(mongo_client, fresh_db_name, monkeypatch):
+    db = mongo_client[fresh_db_name]
+    mongodb_migrate.migrate(db, MIGRATIONS)
+    db.users.insert_one({"_id": "user-local"})
+    fixtures = mongodb_seed.load_fixtures(str(ROLE_FILES / "fixtures"))
+    during = {}
+    real_seed = mongodb_reset.seed
+
+    def seed_while_a_migration_starts(*args, **kwargs):
+        # The reset has dropped the collections (migrations among them) and reseeds now: a
+        # migration started at this moment must not run into the half-reset database.
+        with pytest.raises(mongodb_migrate.MigrationLockError) as waited:
+            mongodb_migrate.migrate(db, MIGRATIONS, lock_timeout=0.5)
+        during["message"] = str(waited.value)
+        during["records"] = db.migrations.count_documents({})
+        return real_seed(*args, **kwargs)
+
+    monkeypatch.setattr(mongodb_reset, "seed", seed_while_a_migration_starts)
+    result = mongodb_reset.reset(db, confirm=True, fixtures=fixtures)
+    assert result["changed"] is True
+    assert "owner reset " in during["message"] and "lock_timeout=0.5s" in during["message"]
+    assert during["records"] == 0  # it ran nothing
+    # The reset gave the lock back: the migration, run again, applies.
+    assert mongodb_migrate.migrate(db, MIGRATIONS)["changed"] is True
