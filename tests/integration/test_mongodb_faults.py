@@ -162,8 +162,9 @@ def two_backups(mongo_client, fresh_db_name, tmp_path):
     mongo_client.drop_database(target)
 
 
-def start_paused_restore(repo_root, uri, src, rename):
-    proc = subprocess.Popen(
+def spawn_restore(repo_root, uri, src, rename):
+    """tests/integration/paused_restore.py in a process of its own (see its docstring)."""
+    return subprocess.Popen(
         [
             sys.executable,
             str(repo_root / "tests" / "integration" / "paused_restore.py"),
@@ -175,10 +176,26 @@ def start_paused_restore(repo_root, uri, src, rename):
         env=dict(os.environ, PYTHONPATH=str(repo_root / ".collections")),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def start_paused_restore(repo_root, uri, src, rename):
+    proc = spawn_restore(repo_root, uri, src, rename)
     assert proc.stdout.readline() == "paused\n"
     return proc
+
+
+def finish(proc):
+    """Let a paused restore go on; its exit code, stdout and stderr."""
+    try:
+        out, err = proc.communicate("go on\n", timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, out, err
 
 
 def test_a_second_restore_into_a_database_is_refused_naming_the_running_one(
@@ -200,17 +217,9 @@ def test_a_second_restore_into_a_database_is_refused_naming_the_running_one(
             backup.run_backup(mongo_client, str(Path(a).parent / "during"), databases=[target])
         assert not (Path(a).parent / "during").exists()
 
-        first.stdin.write("go on\n")
-        first.stdin.flush()
-        assert first.stdout.readline() == "done\n"
-        first.wait(timeout=30)
     finally:
-        if first.poll() is None:
-            first.kill()
-        first.wait()
-        first.stdin.close()
-        first.stdout.close()
-    assert first.returncode == 0
+        code, out, err = finish(first)
+    assert (code, out) == (0, "done\n"), err[-2000:]
     # The first restore's data, whole, and nothing of the restores' own left behind.
     assert visible(mongo_client, target) == data["a"]
     assert reserved(mongo_client, target) == []
@@ -229,9 +238,7 @@ def test_the_lock_of_a_killed_restore_is_taken_over_and_its_run_rolled_back(
     caps = server_capabilities(mongo_client)
     first = start_paused_restore(repo_root, ferretdb_uri, a, rename)
     os.kill(first.pid, signal.SIGKILL)
-    first.wait()
-    first.stdin.close()
-    first.stdout.close()
+    finish(first)
     assert visible(mongo_client, target) == data["before"]
     assert reserved(mongo_client, target) != []  # its lock, journal and staging collections
 
@@ -241,6 +248,28 @@ def test_the_lock_of_a_killed_restore_is_taken_over_and_its_run_rolled_back(
     ]
     assert [r["action"] for r in result["recovered"]] == ["rolled_back"]
     assert visible(mongo_client, target) == data["b"]
+    assert reserved(mongo_client, target) == []
+
+
+def test_two_restores_started_at_once_take_turns(
+    repo_root, ferretdb_uri, mongo_client, two_backups
+):
+    """Both race for the lock: one wins (and pauses once staged), the other is refused."""
+    a, b, rename, target, data = two_backups
+    procs = {
+        name: spawn_restore(repo_root, ferretdb_uri, src, rename)
+        for name, src in (("a", a), ("b", b))
+    }
+    # The winner says "paused"; the loser ends (an empty line: end of its output).
+    first_lines = {name: proc.stdout.readline() for name, proc in procs.items()}
+    assert sorted(first_lines.values()) == ["", "paused\n"], first_lines
+    results = {name: finish(proc) for name, proc in procs.items()}
+    winner = next(name for name, line in first_lines.items() if line)
+    loser = "b" if winner == "a" else "a"
+    assert results[winner][:2] == (0, "done\n"), results[winner][2][-2000:]
+    assert results[loser][0] != 0
+    assert "RestoreLockError: Another restore is writing to database" in results[loser][2]
+    assert visible(mongo_client, target) == data[winner]
     assert reserved(mongo_client, target) == []
 
 
