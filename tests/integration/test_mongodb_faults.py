@@ -31,7 +31,29 @@ from bson.raw_bson import RawBSONDocument
 
 pytestmark = pytest.mark.integration
 
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+
+def ansible(repo_root: Path, program: str, *args: str) -> tuple[subprocess.CompletedProcess, str]:
+    """Run ansible or ansible-playbook from the checkout, which must fail on one task; the
+    run and that task's message."""
+    run = subprocess.run(
+        [Path(sys.executable).parent / program, *args],
+        cwd=repo_root,
+        env={
+            **os.environ,
+            "ANSIBLE_CONFIG": str(repo_root / "ansible.cfg"),
+            # Results as JSON, to read the failure's message from.
+            "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=180,
+    )
+    assert run.returncode != 0, run.stdout[-3000:]
+    failures = run.stdout.split("FAILED! => ")
+    assert len(failures) == 2, run.stdout[-3000:]
+    result, _ = json.JSONDecoder().raw_decode(failures[1])
+    return run, result["msg"]
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -82,30 +104,14 @@ def test_a_full_disk_fails_the_backup_keeps_the_earlier_ones_and_skips_retention
     # 1.5 MB that does not compress, three times what the disk holds.
     db.blobs.insert_many([{"_id": i, "data": bson.Binary(os.urandom(50_000))} for i in range(30)])
 
-    run = subprocess.run(
-        [
-            ANSIBLE_PLAYBOOK,
-            str(repo_root / "db-backup.yml"),
-            *("-e", f"mongodb_uri={ferretdb_uri}", "-e", f"mongodb_database={fresh_db_name}"),
-            *("-e", f"backup_dir={small_disk}", "-e", "database_retention_daily=1"),
-            *("-e", "database_retention_weekly=0", "-e", "database_retention_monthly=0"),
-        ],
-        cwd=repo_root,
-        env={
-            **os.environ,
-            "ANSIBLE_CONFIG": str(repo_root / "ansible.cfg"),
-            # One JSON result per line, to read the failure's message from.
-            "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=180,
+    run, message = ansible(
+        repo_root,
+        "ansible-playbook",
+        str(repo_root / "db-backup.yml"),
+        *("-e", f"mongodb_uri={ferretdb_uri}", "-e", f"mongodb_database={fresh_db_name}"),
+        *("-e", f"backup_dir={small_disk}", "-e", "database_retention_daily=1"),
+        *("-e", "database_retention_weekly=0", "-e", "database_retention_monthly=0"),
     )
-    assert run.returncode != 0, run.stdout[-3000:]
-    failed = [line for line in run.stdout.splitlines() if line.startswith("fatal:")]
-    assert len(failed) == 1, run.stdout[-3000:]
-    message = json.loads(failed[0].split(" => ", 1)[1])["msg"]
     # One sentence naming the destination and that it is full, saying what to do.
     assert f"{daily}" in message and "is full" in message, message
     assert "free space" in message and "Traceback" not in message, message
@@ -274,7 +280,7 @@ def test_two_restores_started_at_once_take_turns(
 
 
 def test_a_lock_held_from_another_machine_is_refused_with_how_to_clear_it(
-    mongo_client, two_backups
+    repo_root, ferretdb_uri, mongo_client, two_backups
 ):
     a, b, rename, target, data = two_backups
     caps = server_capabilities(mongo_client)
@@ -291,9 +297,18 @@ def test_a_lock_held_from_another_machine_is_refused_with_how_to_clear_it(
             "started": datetime.datetime.now(datetime.UTC),
         }
     )
-    with pytest.raises(restore.RestoreLockError) as refused:
-        restore.restore(mongo_client, a, capabilities=caps, **rename)
-    message = str(refused.value)
+    # Through the module, as a user meets it: one sentence, no traceback.
+    _, message = ansible(
+        repo_root,
+        "ansible",
+        "localhost",
+        "-m",
+        "vhvcorp.devtools.mongodb_restore",
+        "-a",
+        json.dumps(dict(uri=ferretdb_uri, src=a, **rename)),
+    )
+    assert message.startswith(f"Another restore is writing to database {target} "), message
+    assert "Traceback" not in message and "\n" not in message, message
     assert "other-laptop:4242" in message and "/elsewhere/mongodb-2026-01-01.tar.gz" in message
     clear = f"db.getSiblingDB('{target}').{restore.JOURNAL}.deleteOne({{_id: 'lock'}})"
     assert clear in message, message
