@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
 import os
 import queue
 import re
@@ -41,12 +42,16 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive i
     split_documents,
     write_backup,
 )
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_migrate import (
+    running_migration,
+)
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_restore import (
     JOURNAL,
     RESERVED_PREFIX,
     NamespaceMatcher,
     RestoreError,
     pending_journals,
+    running_restore,
 )
 
 DEFAULT_NAME = "mongodb-%Y-%m-%d.tar.gz"
@@ -60,6 +65,11 @@ BATCH_BYTES = 16 * 1024 * 1024
 SYNC_BYTES = 32 * 1024 * 1024
 # Documents read first to size the batches (see _batch_size).
 SAMPLE_DOCUMENTS = 16
+# mongodb_migrate's lock and records (its lock_collection and collection by default).
+MIGRATION_LOCKS = "migrations_lock"
+MIGRATION_RECORDS = "migrations"
+# The errors of a disk (or a quota) with no room left.
+DISK_FULL = frozenset((errno.ENOSPC, errno.EDQUOT))
 
 
 class BackupError(Exception):
@@ -282,6 +292,7 @@ def run_backup(
             "`ns_include` and `ns_exclude`." % (", ".join(databases or []) or "all")
         )
     dbs = sorted({c["db"] for c in selected})
+    settled = _settled_state(client, dbs)  # first: a running restore has a journal too
     try:
         pending = pending_journals(client, dbs)
     except RestoreError as exc:  # pragma: no cover - defensive
@@ -344,11 +355,24 @@ def run_backup(
         writer.verify_file(temp)
         if verify == "full":
             _verify_full(temp, manifest["collections"])
+        if _settled_state(client, dbs) != settled:
+            raise BackupError(
+                "A migration ran on database %s while it was being backed up, so the backup "
+                "may hold it half done; the backup was not kept (earlier backups are as they "
+                "were): back up again once the migration has finished." % ", ".join(dbs)
+            )
         os.replace(temp, path)
         _fsync_dir(dest)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+            raise BackupError(
+                "The disk of `dest` %s%s is full (%s); the backup was not kept and nothing "
+                "else was touched (its temporary file is removed, earlier backups are as they "
+                "were): free space on that disk or choose another `dest`, then back up again."
+                % (dest, _disk_size(dest), os.strerror(exc.errno))
+            ) from exc
         raise
     collections = [
         {k: v for k, v in c.items() if k not in ("bson", "metadata")}
@@ -358,6 +382,47 @@ def run_backup(
     result["collections"] = collections
     result["documents"] = sum(c["documents"] for c in collections)
     return result
+
+
+def _settled_state(client, dbs):
+    """{database: [applied migrations]} of ``dbs``, or BackupError while a migration or a
+    restore (mongodb_restore's lock) works on one of them.
+
+    A backup taken while mongodb_migrate works would hold a database half migrated. It is
+    refused, not waited for: a migration may hold its lock for its lock_ttl (10 minutes by
+    default), a scheduled backup that hangs that long is worse than one that fails at once
+    saying why, and the earlier backups stay as they are. Called before and after writing:
+    a migration that started (or ran) meanwhile changes the records, and the backup is not
+    kept.
+    """
+    state = {}
+    for dbname in dbs:
+        db = client[dbname]
+        holder = running_restore(client, dbname)
+        if holder is not None:
+            raise BackupError(
+                "A restore is writing to database %s (process %s, since %s UTC), so a backup "
+                "now would hold it half restored; no backup was kept (earlier ones are as they "
+                "were): back up again once it has finished."
+                % (dbname, holder.get("owner"), holder.get("started"))
+            )
+        holder = running_migration(db, MIGRATION_LOCKS)
+        if holder is not None:
+            raise BackupError(
+                "A migration is running on database %s (owner %s, lock held until %s UTC), so "
+                "a backup now would hold it half done; no backup was kept (earlier ones are as "
+                "they were): back up again once it has finished."
+                % (
+                    dbname,
+                    holder.get("owner"),
+                    holder["expires_at"].isoformat(timespec="seconds"),
+                )
+            )
+        state[dbname] = [
+            (r["_id"], r.get("applied_at"))
+            for r in db[MIGRATION_RECORDS].find({}, {"applied_at": 1})
+        ]
+    return state
 
 
 def _batch_size(coll, where):
@@ -423,6 +488,15 @@ def _verify_full(path, collections):
                 "The backup just written holds %s documents of %s, not %d; it was not kept."
                 % (found.get(ns), ns, item["documents"])
             )
+
+
+def _disk_size(path):
+    """' (N MiB)' for the file system of ``path``, for messages; '' if it cannot be had."""
+    try:
+        stat = os.statvfs(path)
+    except OSError:
+        return ""
+    return " (%.1f MiB)" % (stat.f_blocks * stat.f_frsize / 1048576.0)
 
 
 def _fsync_dir(path):

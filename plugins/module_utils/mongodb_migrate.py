@@ -86,7 +86,9 @@ class MigrationError(Exception):
 
 
 class MigrationLockError(MigrationError):
-    """Another run holds the lock."""
+    """Another run holds the lock (``holder``: its lock document, when known)."""
+
+    holder = None
 
 
 # --- discovery ------------------------------------------------------------------------------
@@ -472,6 +474,14 @@ def server_now(db):
     return now.replace(tzinfo=None) if now.tzinfo else now
 
 
+def running_migration(db, lock_collection="migrations_lock"):
+    """The lock document of a migrate run that holds ``db`` now (not expired), or None."""
+    holder = db[lock_collection].find_one({"_id": LOCK_ID})
+    if holder and holder.get("expires_at") and holder["expires_at"] > server_now(db):
+        return holder
+    return None
+
+
 def default_owner():
     return "%s:%d:%s" % (socket.gethostname(), os.getpid(), uuid.uuid4().hex[:8])
 
@@ -522,7 +532,7 @@ class MigrationLock:
                 self.took_over = holder.get("owner")
                 continue
             if time.monotonic() - started >= self.timeout:
-                raise MigrationLockError(
+                error = MigrationLockError(
                     "Another migrate run holds the lock on database %r (owner %s, since %s UTC, "
                     "expires %s UTC) and did not finish within lock_timeout=%ss; wait for it and "
                     "rerun, or, if that run is dead, rerun after the expiry or delete the lock "
@@ -537,6 +547,8 @@ class MigrationLock:
                         LOCK_ID,
                     )
                 )
+                error.holder = holder
+                raise error
             time.sleep(self.poll)
 
     def renew(self):

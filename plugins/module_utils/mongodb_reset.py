@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_migrate import (
-    LOCK_ID,
-    server_now,
+    MigrationLock,
+    MigrationLockError,
+    default_owner,
+    running_migration,
 )
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_seed import (
     COLLECTION_NAME,
@@ -56,13 +58,12 @@ def check_request(database, collections):
             )
 
 
-def _running_migration(db, lock_collection):
-    if lock_collection not in db.list_collection_names():
-        return None
-    holder = db[lock_collection].find_one({"_id": LOCK_ID})
-    if holder and holder.get("expires_at") and holder["expires_at"] > server_now(db):
-        return holder
-    return None
+def _refuse_migration(db, holder):
+    return ResetError(
+        "A migrate run (owner %s) holds the lock on database %r until %s UTC; wait for it "
+        "to finish and reset again, so its records are not dropped under it."
+        % (holder.get("owner"), db.name, holder["expires_at"].isoformat(timespec="seconds"))
+    )
 
 
 def reset(
@@ -99,13 +100,26 @@ def reset(
                 target and " at %s" % target,
             )
         )
-    holder = _running_migration(db, lock_collection)
-    if holder is not None:
-        raise ResetError(
-            "A migrate run (owner %s) holds the lock on database %r until %s UTC; wait for it "
-            "to finish and reset again, so its records are not dropped under it."
-            % (holder.get("owner"), db.name, holder["expires_at"].isoformat(timespec="seconds"))
-        )
+    if check_mode or (not dropped and fixtures is None):
+        holder = running_migration(db, lock_collection)
+        if holder is not None:
+            raise _refuse_migration(db, holder)
+        return _drop_and_seed(db, dropped, absent, fixtures, collections, check_mode, capabilities)
+    # The reset holds the migrations' own lock while it drops and reseeds: it is refused
+    # while a migration runs, and a migration started meanwhile waits for it (lock_timeout)
+    # instead of writing its records into collections being dropped.
+    lock = MigrationLock(db, lock_collection, owner="reset " + default_owner(), timeout=0)
+    try:
+        lock.acquire()
+    except MigrationLockError as exc:
+        raise _refuse_migration(db, exc.holder) from exc
+    try:
+        return _drop_and_seed(db, dropped, absent, fixtures, collections, False, capabilities)
+    finally:
+        lock.release()
+
+
+def _drop_and_seed(db, dropped, absent, fixtures, collections, check_mode, capabilities):
     if not check_mode:
         for entry in dropped:
             db.drop_collection(entry["name"])

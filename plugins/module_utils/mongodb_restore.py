@@ -240,6 +240,141 @@ def _alive(run):
     return True
 
 
+# --- the lock ----------------------------------------------------------------------------------
+
+# Restores into one database take turns: each holds a lock document in the database's journal
+# collection while it works, taken by inserting this fixed _id (atomic on every server, no
+# transaction needed: the way mongodb_migrate's lock is taken). Recovery takes it too, and
+# only the holder writes the journal, so the holder may drop the journal collection when its
+# lock is the last document in it. A second restore is refused, not queued: a restore can
+# take minutes, and what the first one leaves is what the second would replace.
+LOCK_DOC = "lock"
+
+
+class RestoreLockError(RestoreError):
+    """Another restore holds the lock on a database."""
+
+
+def _lock_alive(holder):
+    """Does the lock's process still run? One on another machine cannot be asked: it is taken
+    as running until STALE_AFTER has passed since it started."""
+    if holder.get("host") != socket.gethostname():
+        started = holder.get("started")
+        if isinstance(started, datetime.datetime):
+            if started.tzinfo is None:
+                started = started.replace(tzinfo=datetime.timezone.utc)
+            return _now() - started <= STALE_AFTER
+        return True
+    return _alive(holder)
+
+
+def running_restore(client, dbname):
+    """The lock document of a restore that is writing to ``dbname`` now, or None."""
+    holder = client[dbname][JOURNAL].find_one({"_id": LOCK_DOC})
+    return holder if holder is not None and _lock_alive(holder) else None
+
+
+class RestoreLock:
+    """The restore lock on databases, one lock document per database, taken one database at a
+    time (in sorted order) and released together."""
+
+    def __init__(self, client, src=None):
+        self.client = client
+        self.src = src
+        self.token = uuid.uuid4().hex
+        self.held = []
+        self.took_over = []
+
+    def take(self, dbname):
+        """Take the lock on ``dbname`` (a no-op if this lock holds it already); a stale lock of
+        a process that is gone is taken over. RestoreLockError if a running restore holds it."""
+        if dbname in self.held:
+            return
+        journal = self.client[dbname][JOURNAL]
+        doc = {
+            "_id": LOCK_DOC,
+            "kind": "lock",
+            "owner": "%s:%d" % (socket.gethostname(), os.getpid()),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "token": self.token,
+            "src": self.src,
+            "started": _now(),
+        }
+        _ACTIVE_RUNS.add(self.token)
+        while True:
+            try:
+                journal.insert_one(doc)
+                self.held.append(dbname)
+                return
+            except pymongo.errors.DuplicateKeyError:
+                pass
+            holder = journal.find_one({"_id": LOCK_DOC})
+            if holder is None:
+                continue  # released between our insert and our read: try again
+            if _lock_alive(holder):
+                raise RestoreLockError(
+                    "Another restore is writing to database %s (process %s, since %s UTC, "
+                    "restoring %s), so this one changed nothing; wait for it to finish and run "
+                    "this one again. If that process is gone for good (its machine crashed), "
+                    "delete its lock with db.getSiblingDB(%r).%s.deleteOne({_id: %r}), then "
+                    "run mongodb_restore with recover: true."
+                    % (
+                        dbname,
+                        holder.get("owner"),
+                        _when(holder.get("started")),
+                        holder.get("src") or "(recovery)",
+                        dbname,
+                        JOURNAL,
+                        LOCK_DOC,
+                    )
+                )
+            # Its process is gone: delete exactly that lock (another run may have taken it
+            # over already, then this deletes nothing) and race for it again.
+            journal.delete_one({"_id": LOCK_DOC, "token": holder.get("token")})
+            self.took_over.append(
+                {
+                    "database": dbname,
+                    "owner": holder.get("owner"),
+                    "started": _when(holder.get("started")),
+                }
+            )
+
+    def take_all(self, dbnames):
+        try:
+            for dbname in sorted(set(dbnames)):
+                self.take(dbname)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self):
+        """Give every lock back; a journal left holding only the lock goes with it. Best
+        effort: a lock that cannot be deleted now (the server is gone) is taken over by the
+        next run, its process being gone."""
+        _ACTIVE_RUNS.discard(self.token)
+        held, self.held = self.held, []
+        for dbname in held:
+            journal = self.client[dbname][JOURNAL]
+            try:
+                mine = journal.find_one({"_id": LOCK_DOC, "token": self.token}) is not None
+                if mine and journal.count_documents({"_id": {"$ne": LOCK_DOC}}, limit=1) == 0:
+                    journal.drop()
+                else:
+                    journal.delete_one({"_id": LOCK_DOC, "token": self.token})
+            except pymongo.errors.PyMongoError:
+                pass
+
+    def as_dict(self):
+        return {"token": self.token, "databases": sorted(self.held), "took_over": self.took_over}
+
+
+def _when(value):
+    if isinstance(value, datetime.datetime):
+        return value.replace(microsecond=0, tzinfo=None).isoformat()
+    return str(value)
+
+
 def _collection_names(db):
     return set(db.list_collection_names())
 
@@ -349,13 +484,28 @@ def pending_journals(client, databases=None):
     return found
 
 
-def recover(client, check_mode=False, drop_target=True, databases=None):
+def recover(client, check_mode=False, drop_target=True, databases=None, lock=None):
     """Finish committed and roll back uncommitted restores whose run died: in ``databases``
     (and the other databases of the runs found there), or in every database.
+
+    Each database is recovered under the restore lock: ``lock`` (a RestoreLock the caller
+    holds and releases), or one of its own, released at the end. A database another restore
+    holds is left alone (its runs are reported in_progress).
 
     Returns a list of {database, run, action, collections} (action: rolled_forward,
     rolled_back, in_progress, or with check_mode would_roll_forward / would_roll_back).
     """
+    own_lock = lock is None and not check_mode
+    if own_lock:
+        lock = RestoreLock(client)
+    try:
+        return _recover(client, check_mode, drop_target, databases, lock)
+    finally:
+        if own_lock:
+            lock.release()
+
+
+def _recover(client, check_mode, drop_target, databases, lock):
     results = []
     swapper = _Swapper(client, drop_target=drop_target)
     pending = pending_journals(client, databases)
@@ -385,6 +535,12 @@ def recover(client, check_mode=False, drop_target=True, databases=None):
     for dbname, found in order:
         db = client[dbname]
         runs = {r["run"]: r for r in found["runs"]}
+        busy = False  # another restore holds the database: its runs are its own
+        if lock is not None:
+            try:
+                lock.take(dbname)
+            except RestoreLockError:
+                busy = True
         by_run = {}
         for item in found["items"]:
             by_run.setdefault(item.get("run"), []).append(item)
@@ -392,7 +548,7 @@ def recover(client, check_mode=False, drop_target=True, databases=None):
             run = runs.get(run_id) or {"_id": "run-%s" % run_id, "run": run_id}
             items = sorted(by_run.get(run_id, []), key=lambda i: i.get("n", 0))
             collections = [i["target"] for i in items]
-            if run_id in runs and _alive(run):
+            if busy or (run_id in runs and _alive(run)):
                 results.append(_recovery(dbname, run_id, "in_progress", collections))
                 continue
             committed = _run_committed(client, run)
@@ -409,8 +565,6 @@ def recover(client, check_mode=False, drop_target=True, databases=None):
             db[JOURNAL].delete_one({"_id": run["_id"]})
             action = "rolled_forward" if committed else "rolled_back"
             results.append(_recovery(dbname, run_id, action, collections))
-        if not check_mode and db[JOURNAL].estimated_document_count() == 0:
-            db.drop_collection(JOURNAL)
     return results
 
 
@@ -616,7 +770,7 @@ class _Loader:
                 "it cannot store (Decimal128, MinKey, MaxKey, JavaScript code, NaN, arrays "
                 "inside arrays, $-prefixed keys): restore such data into MongoDB instead; "
                 "otherwise check that the server is up and run the restore again."
-                % (item.entry.namespace, item.db, item.coll, str(exc).split(" (configured")[0])
+                % (item.entry.namespace, item.db, item.coll, _errmsg(exc))
             ) from exc
 
     def copy_existing(self, item):
@@ -673,7 +827,9 @@ def _create_indexes(client, item, indexes):
 
 def _errmsg(exc):
     details = getattr(exc, "details", None) or {}
-    return details.get("errmsg") or str(exc).split(", full error:")[0]
+    text = details.get("errmsg") or str(exc).split(", full error:")[0]
+    # pymongo's network errors go on with timeouts and the whole topology.
+    return re.split(r" \(configured timeouts|, Timeout: ", text)[0]
 
 
 def restore(
@@ -701,6 +857,26 @@ def restore(
             "%s holds no collection to restore%s; check `src`, `ns_include` and `ns_exclude`."
             % (src, " after ns_include/ns_exclude" if skipped else "")
         )
+    # One restore at a time per database: the lock is taken before anything is looked at, and
+    # given back whatever happens (check mode only reads, and takes none).
+    lock = None if check_mode else RestoreLock(client, src=src)
+    if lock is not None:
+        lock.take_all({i.db for i in items})
+    try:
+        result = _restore_locked(
+            client, source, inventory, items, restore_mode, force, check_mode, drop_target, lock
+        )
+    finally:
+        if lock is not None:
+            lock.release()
+    result["skipped"] = skipped + result["skipped"]
+    result["lock"] = {"took_over": lock.took_over if lock is not None else []}
+    return result
+
+
+def _restore_locked(
+    client, source, inventory, items, restore_mode, force, check_mode, drop_target, lock
+):
     # An interrupted restore into the databases this one writes to is finished or undone
     # before their collections are looked at. Only those databases: another database is not
     # this restore's to touch (recover: true does them all), and listing every database is
@@ -710,6 +886,7 @@ def restore(
         check_mode=check_mode,
         drop_target=drop_target,
         databases=sorted({i.db for i in items}),
+        lock=lock,
     )
     plan(client, items, restore_mode=restore_mode, force=force)
     work = [i for i in items if i.action != "unchanged"]
@@ -717,8 +894,7 @@ def restore(
         "changed": bool(work) or any(r["action"] != "in_progress" for r in recovered),
         "source": inventory.as_dict(),
         "collections": [i.as_dict() for i in items],
-        "skipped": skipped
-        + [{"source": s["path"], "reason": s["reason"]} for s in inventory.skipped],
+        "skipped": [{"source": s["path"], "reason": s["reason"]} for s in inventory.skipped],
         "recovered": recovered,
         "swap_method": None,
         "documents": sum(i.entry.documents for i in work),
@@ -727,13 +903,8 @@ def restore(
         return result
 
     swapper = _Swapper(client, drop_target=drop_target)
-    run_id = uuid.uuid4().hex[:16]
-    token = uuid.uuid4().hex
-    _ACTIVE_RUNS.add(token)
-    try:
-        _execute(client, source, work, restore_mode, swapper, run_id, token)
-    finally:
-        _ACTIVE_RUNS.discard(token)
+    # The run's journal carries the lock's token: the run is alive while its lock is held.
+    _execute(client, source, work, restore_mode, swapper, uuid.uuid4().hex[:16], lock.token)
     result["collections"] = [i.as_dict() for i in items]
     result["swap_method"] = swapper.method
     result["changed"] = any(i.action != "unchanged" for i in items) or any(
@@ -846,17 +1017,24 @@ def _execute(client, source, work, restore_mode, swapper, run_id, token):
         )
         committed = True
         _fault("committed", database=coordinator)
-    except Exception:
+    except Exception as exc:
         if not committed:
             _undo(client, work, dbs, run_doc_id)
+        if isinstance(exc, pymongo.errors.ConnectionFailure):
+            raise RestoreError(
+                "The connection to MongoDB was lost while the restore was loading into %s, "
+                "before it was committed (%s); nothing was replaced. What it staged is dropped "
+                "by the next restore into %s, or by recover: true: once the server answers "
+                "again, run the restore again." % (", ".join(dbs), _errmsg(exc), dbs[0])
+            ) from exc
         raise
 
-    for dbname in dbs:
-        if dbname != coordinator:
-            client[dbname][JOURNAL].update_one(
-                {"_id": run_doc_id}, {"$set": {"state": "committed"}}
-            )
     try:
+        for dbname in dbs:
+            if dbname != coordinator:
+                client[dbname][JOURNAL].update_one(
+                    {"_id": run_doc_id}, {"$set": {"state": "committed"}}
+                )
         for item in work:
             db = client[item.db]
             journal = db[JOURNAL].find_one({"_id": item.journal_id})
@@ -869,10 +1047,7 @@ def _execute(client, source, work, restore_mode, swapper, run_id, token):
                 ]
             db[JOURNAL].delete_one({"_id": item.journal_id})
         for dbname in sorted(dbs, key=lambda d: d == coordinator):
-            db = client[dbname]
-            db[JOURNAL].delete_one({"_id": run_doc_id})
-            if db[JOURNAL].estimated_document_count() == 0:
-                db.drop_collection(JOURNAL)
+            client[dbname][JOURNAL].delete_one({"_id": run_doc_id})
     except pymongo.errors.PyMongoError as exc:
         raise RestoreError(
             "The restore was committed but swapping the collections in stopped (%s); nothing "
@@ -898,10 +1073,7 @@ def _undo(client, work, dbs, run_doc_id):
             db.drop_collection(item.staging)
             db[JOURNAL].delete_one({"_id": item.journal_id})
         for dbname in dbs:
-            db = client[dbname]
-            db[JOURNAL].delete_one({"_id": run_doc_id})
-            if db[JOURNAL].estimated_document_count() == 0:
-                db.drop_collection(JOURNAL)
+            client[dbname][JOURNAL].delete_one({"_id": run_doc_id})
     except pymongo.errors.PyMongoError:
         pass
 
@@ -913,9 +1085,12 @@ __all__ = [
     "NamespaceMatcher",
     "NamespaceRenamer",
     "RestoreError",
+    "RestoreLock",
+    "RestoreLockError",
     "pending_journals",
     "plan",
     "select",
     "recover",
     "restore",
+    "running_restore",
 ]

@@ -32,6 +32,14 @@ description:
   - Refuses to back up a database that holds the journal of an interrupted
     M(vhvcorp.devtools.mongodb_restore) (part of its data may sit in a set-aside collection);
     run that module with O(vhvcorp.devtools.mongodb_restore#module:recover=true) first.
+  - Refuses to back up a database while M(vhvcorp.devtools.mongodb_migrate) holds its lock
+    on it (the default C(migrations_lock) collection) or M(vhvcorp.devtools.mongodb_restore)
+    is writing to it, and does not keep a backup during which a migration started or ran, as
+    it would hold the database half migrated. Refused at once, not waited for, as a migration
+    may hold its lock for minutes; back up again once it has finished.
+  - When the disk of O(dest) fills up, the backup fails saying so; its temporary file is
+    removed and earlier backups are left as they were. In the C(database) role (and
+    C(db-backup.yml)) retention runs only after a backup that succeeded.
   - Replaces the old C(scripts/database/backup.sh) (C(make db-backup)).
 author:
   - vhvcorp platform team (@vhvcorp)

@@ -21,7 +21,8 @@ description:
   - With O(reseed=true), loads the fixtures in O(src) afterwards, exactly as
     M(vhvcorp.devtools.mongodb_seed) does.
   - Refuses while a M(vhvcorp.devtools.mongodb_migrate) run holds its lock on the database,
-    so a migration's records are not dropped under it.
+    so a migration's records are not dropped under it, and holds that lock itself while it
+    drops and reseeds, so a migration started meanwhile waits for it (its C(lock_timeout)).
   - Replaces the old C(scripts/database/reset.sh) (C(make db-reset)).
 author:
   - vhvcorp platform team (@vhvcorp)

@@ -37,6 +37,17 @@ description:
     the runs it finds there), after O(src) is verified, so a refused input touches nothing.
     Between the two renames the target is briefly absent (its data is in the set-aside
     collection); stop the services that use it during a restore.
+  - Restores into one database take turns. While it works, a restore (or O(recover=true))
+    holds a lock document (C(_id) V(lock), with its host, process id, O(src) and start time) in
+    the C(__vhv_restore_journal) collection of each database it writes to, taken atomically
+    and given back at the end, whatever happened. A second restore into a database that is
+    locked fails, changing nothing, with a message naming the running one. The lock of a
+    process that is gone (on the same machine, a killed run or a lost server) is taken over,
+    and that run finished or rolled back from its journal; one held from another machine
+    counts as running for 12 hours from its start, or until deleted as the message says.
+  - When the connection to the server is lost before the restore was committed, nothing was
+    replaced; after it, the journal finishes the swap. Either way the next restore into the
+    database (or O(recover=true)) makes it whole once the server answers again.
   - Only the collections in O(src) (after O(ns_include) and O(ns_exclude)) are touched;
     other collections of the target databases stay as they are.
   - A collection that already holds exactly the dump's documents (the same bytes, in the
@@ -331,6 +342,18 @@ recovered:
   elements: dict
   sample: [{database: go_dev, run: 3f2a9c1d0b7e4a55, action: rolled_forward,
             collections: [users, tenants]}]
+lock:
+  description: The restore lock. RV(lock.took_over) lists the locks of runs whose process
+    was gone, taken over (their runs are in RV(recovered)).
+  returned: always
+  type: dict
+  sample: {took_over: [{database: go_dev, owner: "laptop:4242", started: "2026-11-24T02:00:00"}]}
+  contains:
+    took_over:
+      description: Database, owner (C(host:pid)) and start (UTC) of each lock taken over.
+      returned: always
+      type: list
+      elements: dict
 swap_method:
   description: How the collections were swapped in, V(atomic) (C(renameCollection) with
     C(dropTarget)) or V(journaled); V(null) when nothing was swapped.
@@ -349,6 +372,7 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import (
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import ArchiveError
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_restore import (
     RestoreError,
+    RestoreLock,
     recover,
     restore,
 )
@@ -391,11 +415,17 @@ def main():
                     module.warn(
                         "recover: true only recovers; `src` %r was not restored." % params["src"]
                     )
-                recovered = recover(
-                    client,
-                    check_mode=module.check_mode,
-                    drop_target=capabilities.get("rename_drop_target", True),
-                )
+                lock = None if module.check_mode else RestoreLock(client)
+                try:
+                    recovered = recover(
+                        client,
+                        check_mode=module.check_mode,
+                        drop_target=capabilities.get("rename_drop_target", True),
+                        lock=lock,
+                    )
+                finally:
+                    if lock is not None:
+                        lock.release()
                 result = dict(
                     changed=any(r["action"] != "in_progress" for r in recovered),
                     source=None,
@@ -404,6 +434,7 @@ def main():
                     skipped=[],
                     recovered=recovered,
                     swap_method=None,
+                    lock=dict(took_over=lock.took_over if lock is not None else []),
                 )
             else:
                 result = restore(

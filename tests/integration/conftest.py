@@ -1,5 +1,6 @@
 """Fixtures that hand integration tests the harness's real services."""
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -128,6 +129,16 @@ def playbook(repo_root: Path):
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def paused_backup(repo_root: Path):
+    """tests/integration/paused_backup.py, loaded by path (tests/ is not a package)."""
+    path = repo_root / "tests" / "integration" / "paused_backup.py"
+    spec = importlib.util.spec_from_file_location("paused_backup", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ modes, refusals that leave the database untouched, and crashes at every step."""
 
 import datetime
 import gzip
-import importlib.util
 import io
 import json
 import os
@@ -561,16 +560,8 @@ def test_documents_ferretdb_refuses_leave_the_target_as_it_was(
 # --- crashes ------------------------------------------------------------------------------------
 
 
-def load_paused_backup(repo_root):
-    path = repo_root / "tests" / "integration" / "paused_backup.py"
-    spec = importlib.util.spec_from_file_location("paused_backup", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_server_killed_mid_backup_leaves_no_file_that_looks_final(
-    private_ferretdb, repo_root, tmp_path
+    private_ferretdb, paused_backup, tmp_path
 ):
     client = pymongo.MongoClient(private_ferretdb.uri, serverSelectionTimeoutMS=2000)
     caps = server_capabilities(client)
@@ -583,7 +574,7 @@ def test_server_killed_mid_backup_leaves_no_file_that_looks_final(
         seen["partial"] = [p.name for p in dest.iterdir()]
         private_ferretdb.kill()
 
-    real = load_paused_backup(repo_root).pause_backups(3, kill_server)
+    real = paused_backup.pause_backups(3, kill_server)
     try:
         with pytest.raises(pymongo.errors.PyMongoError):
             backup.run_backup(
