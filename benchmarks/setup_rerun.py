@@ -66,17 +66,21 @@ def standin_vars(workdir: Path) -> dict:
     return module.setup_vars(workdir)
 
 
-def playbook(name: str, args: list[str]) -> tuple[dict, float]:
-    """Run one playbook with the JSON callback: (its report, wall seconds)."""
+def playbook(name: str, args: list[str], checkout: Path = REPO) -> tuple[dict, float]:
+    """Run one playbook of checkout with the JSON callback: (its report, wall seconds)."""
     started = time.monotonic()
     result = subprocess.run(
         [str(BIN / "ansible-playbook"), name, *args],
-        cwd=REPO,
+        cwd=checkout,
         capture_output=True,
         text=True,
         check=False,
         stdin=subprocess.DEVNULL,
-        env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"),
+        env=dict(
+            os.environ,
+            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+            ANSIBLE_CONFIG=str(checkout / "ansible.cfg"),
+        ),
     )
     seconds = time.monotonic() - started
     try:
@@ -158,6 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--target", type=float, default=10.0, help="seconds the median must stay under (10)"
     )
+    parser.add_argument(
+        "--checkout",
+        type=Path,
+        default=REPO,
+        help="run the playbooks of this checkout of the collection (e.g. an older commit's, "
+        "`git archive` unpacked) to compare; default: this one",
+    )
     parser.add_argument("--top", type=int, default=12, help="slowest tasks to list (12)")
     parser.add_argument(
         "--report", type=Path, help="write the median run's JSON report (every task) here"
@@ -169,14 +180,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.standin:
         extra = ["-e", json.dumps(standin_vars(args.workdir)), *args.playbook_args]
     command = " ".join(["ansible-playbook", "setup.yml", *extra])
+    if args.checkout != REPO:
+        command += f"  (in {args.checkout})"
     print(f"benchmark-setup: {command}", flush=True)
     try:
         if not args.converged:
-            _, seconds = playbook("setup.yml", extra)
+            _, seconds = playbook("setup.yml", extra, args.checkout)
             print(f"converge run: {seconds:.1f} s", flush=True)
         runs = []
         for number in range(1, args.runs + 1):
-            report, seconds = playbook("setup.yml", extra)
+            report, seconds = playbook("setup.yml", extra, args.checkout)
             changed = changed_tasks(report)
             if changed:
                 sys.exit(f"rerun {number} changed {len(changed)} task(s): {changed}")
@@ -184,8 +197,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rerun {number}: {seconds:.2f} s, changed=0", flush=True)
     finally:
         if args.standin and not args.keep_stack:
-            playbook("clean.yml", extra)
+            playbook("clean.yml", extra, args.checkout)
 
+    if not runs:
+        return 0
     median_seconds, median_report = sorted(runs, key=lambda run: run[0])[len(runs) // 2]
     if args.report:
         args.report.write_text(json.dumps(median_report, indent=1))
