@@ -14,7 +14,7 @@ PYTEST := $(BIN)/python -m pytest
 .PHONY: help venv setup images start start-dev stop status check-health logs logs-service \
 	restart-service rebuild shell clean validate-env generate-jwt \
 	db-seed db-migrate db-reset db-backup db-restore \
-	benchmark-db harness test test-unit test-integration \
+	benchmark-db benchmark-setup harness test test-unit test-integration \
 	test-molecule test-e2e lint
 
 help: ## List the targets, one line each.
@@ -104,6 +104,11 @@ db-restore: venv ## Restore FILE= (verified first; MODE=merge keeps what is ther
 
 benchmark-db: harness ## Backup/restore throughput and memory against the server's limit.
 	$(BIN)/python benchmarks/mongodb_backup_restore.py $(ARGS)
+
+# STANDIN=yes: the end-to-end test's vars (stand-in services, local images); the stack uses
+# fixed ports, so on a shared machine: flock /tmp/devtools-stack.lock make benchmark-setup.
+benchmark-setup: venv ## Time a rerun of setup.yml that has nothing to do (median of 3; must be changed=0).
+	$(BIN)/python benchmarks/setup_rerun.py $(if $(filter yes,$(STANDIN)),--standin) $(ARGS)
 
 harness: venv ## Bring up Docker, the local images and FerretDB for the tests (reuses).
 	$(BIN)/python tests/harness/up.py

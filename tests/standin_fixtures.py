@@ -128,11 +128,38 @@ def base_url(root: str | Path) -> str:
     return gf.file_url(root)
 
 
-def catalog_services(path: Path = SERVICES_FILE) -> list[str]:
-    """The names of the services of the catalog (group_vars/all/services.yml)."""
+# The Go tools of a test run: one small tool instead of the eight defaults, whose builds
+# take many minutes on two cores (tests/integration/test_go_install.py and the go_tools
+# molecule scenario cover the mechanism).
+SMALL_GO_TOOLS = [{"package": "github.com/a8m/envsubst/cmd/envsubst", "version": "v1.4.3"}]
+
+
+def setup_vars(root: str | Path, services: list[str] | None = None) -> dict:
+    """The extra vars of a setup.yml run on this machine with nothing from outside.
+
+    Makes (or brings up to date) the stand-in repositories under ``<root>/git`` and returns
+    the vars that point setup.yml at them: the workspace ``<root>/workspace``, the local
+    images, the small Go tool, kubectl only (helm's `go install` takes minutes; the
+    kube_tools molecule scenario builds it) and no questions asked. The end-to-end test and
+    benchmarks/setup_rerun.py pass them as `-e '<json>'`.
+    """
+    root = Path(root)
+    make_service_repositories(root / "git", services or catalog_services(field="repository"))
+    return {
+        "workspace": str(root / "workspace"),
+        "devtools_git_base_url": base_url(root / "git"),
+        "go_tools_list": SMALL_GO_TOOLS,
+        "kube_tools_tools": ["kubectl"],
+        "devtools_stack_image_source": "local",
+        "quick": True,
+    }
+
+
+def catalog_services(path: Path = SERVICES_FILE, field: str = "name") -> list[str]:
+    """One field (name, repository) of each service of the catalog (group_vars/all/services.yml)."""
     import yaml  # PyYAML comes with ansible-core; imported here so the module needs it only here
 
-    return [service["name"] for service in yaml.safe_load(path.read_text())["devtools_services"]]
+    return [service[field] for service in yaml.safe_load(path.read_text())["devtools_services"]]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,10 +7,8 @@ order on that one stack and clean it away at the end.
 
 The service repositories come from local bare repositories (the stand-in service, one per
 catalog entry) instead of GitHub, which this machine cannot reach; the workspace is a
-temporary directory; the Go tools are one small tool instead of the eight defaults, whose
-builds take many minutes on two cores (tests/integration/test_go_install.py and the
-go_tools molecule scenario cover the mechanism); kubectl only, since helm's `go install`
-takes minutes too (the kube_tools molecule scenario builds it).
+temporary directory; one small Go tool and kubectl only (tests/standin_fixtures.py's
+setup_vars says why; benchmarks/setup_rerun.py runs setup.yml with the same vars).
 """
 
 import importlib.util
@@ -38,7 +36,6 @@ SERVICES = [
 ]
 PROJECT = "vhvcorp"
 MONGODB_URI = "mongodb://127.0.0.1:27017/"
-SMALL_GO_TOOLS = [{"package": "github.com/a8m/envsubst/cmd/envsubst", "version": "v1.4.3"}]
 
 
 def _load(name: str):
@@ -50,17 +47,7 @@ def _load(name: str):
 
 @pytest.fixture(scope="module")
 def setup_vars(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("e2e")
-    standin = _load("standin_fixtures")
-    standin.make_service_repositories(root / "git", SERVICES)
-    return {
-        "workspace": str(root / "workspace"),
-        "devtools_git_base_url": standin.base_url(root / "git"),
-        "go_tools_list": SMALL_GO_TOOLS,
-        "kube_tools_tools": ["kubectl"],
-        "devtools_stack_image_source": "local",
-        "quick": True,
-    }
+    return _load("standin_fixtures").setup_vars(tmp_path_factory.mktemp("e2e"), SERVICES)
 
 
 def run_setup(
@@ -177,6 +164,46 @@ def test_setup_runs_to_the_end_and_reruns_quickly_with_no_change(setup_vars):
     assert "vhvcorp-local/redis:7.0" in tags
 
 
+def project_container(name: str):
+    (container,) = docker.from_env().containers.list(
+        all=True,
+        filters={
+            "label": [
+                f"com.docker.compose.project={PROJECT}",
+                f"com.docker.compose.service={name}",
+            ]
+        },
+    )
+    return container
+
+
+def test_a_rerun_still_repairs_what_it_no_longer_redoes(setup_vars):
+    """A rerun skips `compose up` when the stack runs as rendered (compose_drift) and looks
+    each image up once: a stopped container, a changed .env and a removed service image are
+    still put right by the next run."""
+    engine = docker.from_env()
+    project_container("redis").stop(timeout=0)
+    env_file = Path(setup_vars["workspace"]) / ".env"
+    assert "LOG_LEVEL=debug\n" in env_file.read_text()
+    env_file.write_text(env_file.read_text().replace("LOG_LEVEL=debug\n", "LOG_LEVEL=info\n"))
+    image = project_container("auth-service").attrs["Config"]["Image"]
+    engine.images.remove(image, force=True)
+
+    report, _ = run_setup(setup_vars, "setup.yml")
+    changed = changed_tasks(report)
+    assert any("Build the service images" in name for name in changed), changed
+    assert any("docker compose up --wait" in name for name in changed), changed
+    for container in engine.containers.list(
+        all=True, filters={"label": f"com.docker.compose.project={PROJECT}"}
+    ):
+        state = container.attrs["State"]
+        assert state["Status"] == "running", container.name
+        assert state.get("Health", {}).get("Status", "healthy") == "healthy", container.name
+    auth = project_container("auth-service")
+    assert auth.attrs["Image"] == engine.images.get(image).id
+    assert "LOG_LEVEL=info" in auth.attrs["Config"]["Env"]
+
+
 def test_setup_check_mode_changes_nothing(setup_vars):
     report, _ = run_setup(setup_vars, "setup.yml", "--check")
     stats = report["stats"]["localhost"]
@@ -264,14 +291,7 @@ def test_stop_then_start_keeps_the_data(setup_vars):
 
 def test_restart_and_rebuild_one_service(setup_vars):
     def started_at(name: str) -> str:
-        (container,) = docker.from_env().containers.list(
-            filters={
-                "label": [
-                    f"com.docker.compose.project={PROJECT}",
-                    f"com.docker.compose.service={name}",
-                ]
-            }
-        )
+        container = project_container(name)
         return container.attrs["State"]["StartedAt"], container.id
 
     before_restart = started_at("auth-service")

@@ -166,6 +166,24 @@ def test_a_second_start_changes_nothing(repo_root, stack):
     assert override.read_text() == "# mine\nservices: {}\n"  # the user overlay is never rewritten
 
 
+def test_missing_local_images_are_named_before_anything_is_started(repo_root, stack):
+    """With stack_build_local_images false the images are looked up (with the service
+    images, in one lookup) and the missing ones named, with what to do."""
+    before = {name: c["ID"] for name, c in ps().items()}
+    missing = run(
+        repo_root, "start.yml", *stack["options"], "-e", "stack_build_local_images=false",
+        "-e", "devtools_stack_local_namespace=vhvcorp-missing",
+    )  # fmt: skip
+    assert missing.returncode != 0
+    assert "The local images vhvcorp-missing/" in missing.stdout, missing.stdout[-3000:]
+    assert "make images" in missing.stdout
+    assert {name: c["ID"] for name, c in ps().items()} == before
+    # The compose files are rendered with the real images again.
+    again = run(repo_root, "start.yml", *stack["options"], "-e", "stack_build_local_images=false")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert {name: c["ID"] for name, c in ps().items()} == before
+
+
 def test_rabbitmq_loaded_the_topology_and_the_env_password(stack):
     auth = (stack["env"]["RABBITMQ_USERNAME"], stack["env"]["RABBITMQ_PASSWORD"].strip("'\""))
     base = f"http://127.0.0.1:{PORTS['management']}/api"

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+# Copyright (c) 2026, vhvcorp platform team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or
+# https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""How long a rerun of setup.yml with nothing to do takes (the target: under 10 s).
+
+Runs setup.yml once to converge the machine (skip it with --converged when the last run
+left it set up), then --runs more times (3), each timed; every timed run must change
+nothing (changed=0), or the benchmark fails and names the tasks that changed. It prints
+each run's seconds, their median, the load average, and the slowest tasks of the median
+run with how many tasks ran and how many of them ran a module on the host (each costs
+about 0.4 s on a small machine: Python starts and imports Ansible's module_utils).
+
+    python benchmarks/setup_rerun.py                 # your machine, your config.yml
+    python benchmarks/setup_rerun.py -- -e workspace=~/src/platform --skip-tags kube
+    python benchmarks/setup_rerun.py --standin       # the end-to-end test's vars (below)
+
+Your machine: setup.yml runs as `make setup` would, with `-e quick=true` (no questions)
+and whatever follows `--`. --standin: the vars of tests/e2e (stand-in services cloned from
+local bare repositories, local images, one small Go tool, kubectl only) in --workdir, which
+is kept between benchmarks so only the first converges from nothing; the stack it starts is
+removed at the end (clean.yml) unless --keep-stack. The stack uses fixed ports: on a shared
+machine run it under `flock /tmp/devtools-stack.lock`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+# Actions that run on the controller only (no module on the host); every other action
+# that ran counts as a module run.
+CONTROLLER_ACTIONS = {
+    "ansible.builtin." + name
+    for name in (
+        "assert",
+        "debug",
+        "fail",
+        "set_fact",
+        "include_vars",
+        "include_tasks",
+        "include_role",
+        "meta",
+        "validate_argument_spec",
+    )
+} | {"vhvcorp.devtools.ask", "vhvcorp.devtools.warn"}
+
+
+def standin_vars(workdir: Path) -> dict:
+    """The end-to-end test's vars (tests/standin_fixtures.py), with their fixtures in workdir."""
+    spec = importlib.util.spec_from_file_location(
+        "standin_fixtures", REPO / "tests" / "standin_fixtures.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.setup_vars(workdir)
+
+
+def playbook(name: str, args: list[str], checkout: Path = REPO) -> tuple[dict, float]:
+    """Run one playbook of checkout with the JSON callback: (its report, wall seconds)."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(BIN / "ansible-playbook"), name, *args],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        env=dict(
+            os.environ,
+            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+            ANSIBLE_CONFIG=str(checkout / "ansible.cfg"),
+        ),
+    )
+    seconds = time.monotonic() - started
+    try:
+        report, _ = json.JSONDecoder().raw_decode(result.stdout)
+    except ValueError:
+        report = None
+    if result.returncode != 0 or report is None:
+        failed = [
+            f"{task['task']['name']}: {host.get('msg', '')}"
+            for task in tasks(report or {})
+            for host in task["hosts"].values()
+            if host.get("failed")
+        ]
+        sys.exit(
+            f"{name} failed (exit {result.returncode}) after {seconds:.1f} s: "
+            + ("; ".join(failed) or (result.stderr or result.stdout)[-3000:])
+        )
+    return report, seconds
+
+
+def tasks(report: dict) -> list[dict]:
+    return [task for play in report.get("plays", []) for task in play["tasks"]]
+
+
+def duration(task: dict) -> float:
+    times = task["task"]["duration"]
+    if "end" not in times:
+        return 0.0
+    fmt = "%Y-%m-%dT%H:%M:%S.%fZ"
+    return (
+        datetime.strptime(times["end"], fmt) - datetime.strptime(times["start"], fmt)
+    ).total_seconds()
+
+
+def module_runs(task: dict) -> int:
+    """How many times the task ran a module on a host (each loop item counts)."""
+    count = 0
+    for host in task["hosts"].values():
+        if host.get("action") in CONTROLLER_ACTIONS:
+            continue
+        items = host.get("results") if isinstance(host.get("results"), list) else [host]
+        count += sum(1 for item in items if not item.get("skipped"))
+    return count
+
+
+def changed_tasks(report: dict) -> list[str]:
+    return [
+        task["task"]["name"]
+        for task in tasks(report)
+        if any(host.get("changed") for host in task["hosts"].values())
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Arguments after `--` go to ansible-playbook (e.g. -e workspace=DIR, --skip-tags).",
+    )
+    parser.add_argument("--runs", type=int, default=3, help="timed reruns (default 3)")
+    parser.add_argument(
+        "--converged",
+        action="store_true",
+        help="the machine is set up already: time every run, converge none first",
+    )
+    parser.add_argument(
+        "--standin", action="store_true", help="the end-to-end test's vars (stand-in services)"
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        / "vhvcorp-devtools"
+        / "benchmark-setup",
+        help="--standin: where its repositories and workspace live (kept between runs)",
+    )
+    parser.add_argument(
+        "--keep-stack", action="store_true", help="--standin: leave the stack running"
+    )
+    parser.add_argument(
+        "--target", type=float, default=10.0, help="seconds the median must stay under (10)"
+    )
+    parser.add_argument(
+        "--checkout",
+        type=Path,
+        default=REPO,
+        help="run the playbooks of this checkout of the collection (e.g. an older commit's, "
+        "`git archive` unpacked) to compare; default: this one",
+    )
+    parser.add_argument("--top", type=int, default=12, help="slowest tasks to list (12)")
+    parser.add_argument(
+        "--report", type=Path, help="write the median run's JSON report (every task) here"
+    )
+    parser.add_argument("playbook_args", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    extra = ["-e", "quick=true", *args.playbook_args]
+    if args.standin:
+        extra = ["-e", json.dumps(standin_vars(args.workdir)), *args.playbook_args]
+    command = " ".join(["ansible-playbook", "setup.yml", *extra])
+    if args.checkout != REPO:
+        command += f"  (in {args.checkout})"
+    print(f"benchmark-setup: {command}", flush=True)
+    try:
+        if not args.converged:
+            _, seconds = playbook("setup.yml", extra, args.checkout)
+            print(f"converge run: {seconds:.1f} s", flush=True)
+        runs = []
+        for number in range(1, args.runs + 1):
+            report, seconds = playbook("setup.yml", extra, args.checkout)
+            changed = changed_tasks(report)
+            if changed:
+                sys.exit(f"rerun {number} changed {len(changed)} task(s): {changed}")
+            runs.append((seconds, report))
+            print(f"rerun {number}: {seconds:.2f} s, changed=0", flush=True)
+    finally:
+        if args.standin and not args.keep_stack:
+            playbook("clean.yml", extra, args.checkout)
+
+    if not runs:
+        return 0
+    median_seconds, median_report = sorted(runs, key=lambda run: run[0])[len(runs) // 2]
+    if args.report:
+        args.report.write_text(json.dumps(median_report, indent=1))
+    ran = [task for task in tasks(median_report) if task["hosts"]]
+    print(
+        f"\nslowest tasks of the median run ({len(ran)} tasks ran, "
+        f"{sum(module_runs(task) for task in ran)} module runs on the host):"
+    )
+    for task in sorted(ran, key=duration, reverse=True)[: args.top]:
+        print(f"  {duration(task):6.2f} s  {task['task']['name']}")
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(
+        f"\nsetup.yml rerun: median {median_seconds:.2f} s of {len(runs)} "
+        f"({', '.join(f'{s:.2f}' for s, _ in runs)}); load average {load}"
+    )
+    if median_seconds >= args.target:
+        print(f"slower than the target of {args.target:.0f} s", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
