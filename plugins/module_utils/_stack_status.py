@@ -41,13 +41,24 @@ def stack_status_rows(containers) -> list:
     return sorted(rows, key=lambda r: r["service"])
 
 
-def stack_table(rows: list, columns=("service", "state", "health", "ports")) -> list:
-    """Lines of a fixed-width table (one string per line) for a debug message."""
+def stack_table(rows: list, columns=("service", "state", "health", "ports"), right=()) -> str:
+    """A fixed-width table for a debug message: a header of the column names (upper case,
+    `_` as a space), then one line per row; the columns named in `right` (figures) are
+    aligned to the right.
+
+    One string of lines joined by newlines, not a list of lines: Ansible's YAML result
+    format prints a multi-line string as a literal block, exactly as it is, but folds list
+    items longer than 80 columns and quotes those holding ": ", which breaks the columns.
+    """
+
+    def cell(text: str, column: str) -> str:
+        return text.rjust(widths[column]) if column in right else text.ljust(widths[column])
+
     widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
-    lines = ["  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip()]
+    lines = ["  ".join(cell(c.upper().replace("_", " "), c) for c in columns).rstrip()]
     for r in rows:
-        lines.append("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
-    return lines
+        lines.append("  ".join(cell(str(r.get(c, "")), c) for c in columns).rstrip())
+    return "\n".join(lines)
 
 
 def stack_unhealthy(rows: list) -> list:

@@ -434,6 +434,36 @@ def wait(endpoints: list, deadline_s: float, once: bool = False) -> dict:
     )
 
 
+# The longest error a table row shows; the failure message carries the whole of it.
+ROW_ERROR_LIMIT = 48
+
+
+def table_rows(results: list) -> list:
+    """The per-endpoint results as the text of a table, one dict per endpoint: endpoint,
+    state ("healthy", or "unhealthy: " and the last error), latency of the last probe
+    ("3.2 ms") and healthy_after (seconds after the check started, "1.02 s"); "-" where
+    there is no figure. The stack role prints them with the stack_table filter."""
+    rows = []
+    for r in results:
+        if r["healthy"]:
+            state = "healthy" if r.get("note") is None else "healthy (TCP only: no grpcio)"
+        else:
+            error = r.get("last_error") or "no answer"
+            if len(error) > ROW_ERROR_LIMIT:
+                error = error[: ROW_ERROR_LIMIT - 3] + "..."
+            state = "unhealthy: " + error
+        latency, after = r.get("latency_ms"), r.get("healthy_after_s")
+        rows.append(
+            {
+                "endpoint": r["name"],
+                "state": state,
+                "latency": "-" if latency is None else "%.1f ms" % latency,
+                "healthy_after": "-" if after is None else "%.2f s" % after,
+            }
+        )
+    return rows
+
+
 def failure_message(outcome: dict, deadline_s: float, once: bool = False) -> str:
     """Which endpoints are unhealthy and why, in one sentence per endpoint."""
     bad = [r for r in outcome["results"] if not r["healthy"]]

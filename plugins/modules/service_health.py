@@ -149,6 +149,12 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "All healthy after {{ health.elapsed_s }} s."
 
+- name: Show each endpoint's state, latency and time to healthy as a table.
+  ansible.builtin.debug:
+    msg: >-
+      {{ health.rows | vhvcorp.devtools.stack_table(
+           ['endpoint', 'state', 'latency', 'healthy_after'], right=['latency', 'healthy_after']) }}
+
 - name: Check every service of the catalog once (check-health.yml).
   vhvcorp.devtools.service_health:
     wait: false
@@ -235,6 +241,39 @@ endpoints:
       type: str
       returned: always
       sample: null
+rows:
+  description:
+    - The same results as text for a table, one per endpoint in O(endpoints) order, every
+      value a string (C(-) where there is no figure). The stack role prints them with
+      C(vhvcorp.devtools.stack_table) as the last word of C(setup.yml) and
+      C(check-health.yml).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    endpoint:
+      description: The endpoint's name.
+      type: str
+      returned: always
+      sample: auth-service
+    state:
+      description:
+        - "C(healthy), or C(unhealthy:) and the last error (cut at 48 characters; the
+          failure message has all of it). C(healthy (TCP only: no grpcio)) for a gRPC
+          endpoint checked as TCP."
+      type: str
+      returned: always
+      sample: "unhealthy: HTTP 503, expected 200"
+    latency:
+      description: How long the last probe took, in milliseconds.
+      type: str
+      returned: always
+      sample: 3.2 ms
+    healthy_after:
+      description: Seconds from the start of the check until the endpoint was healthy.
+      type: str
+      returned: always
+      sample: 1.02 s
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -242,6 +281,7 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.service_health im
     EndpointError,
     failure_message,
     make_endpoints,
+    table_rows,
     url_password,
     wait,
 )
@@ -297,6 +337,7 @@ def main():
         unhealthy=outcome["unhealthy"],
         elapsed_s=outcome["elapsed_s"],
         endpoints=outcome["results"],
+        rows=table_rows(outcome["results"]),
     )
     if not outcome["healthy"] and not module.check_mode:
         module.fail_json(msg=failure_message(outcome, params["deadline"], once), **result)

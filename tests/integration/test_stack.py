@@ -9,6 +9,7 @@ the published ports on 127.0.0.1 or inside the containers the test started.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import re
@@ -233,12 +234,44 @@ def test_prometheus_scrapes_its_jobs_and_loaded_the_alert_rules():
     assert {r["name"] for r in rules} == {"HighErrorRate", "ServiceDown"}
 
 
+def printed_table(stdout: str, task: str) -> list:
+    """The lines of a debug message, as the YAML result format prints a multi-line string
+    (a literal block, each line as it is), of the task whose name ends with `task`."""
+    block = stdout.split(f"{task}] *")[-1].split("    msg: |-\n")[1]
+    return [line[8:] for line in itertools.takewhile(str.strip, block.splitlines())]
+
+
 def test_status_prints_one_table(repo_root, stack):
     status = run(repo_root, "status.yml", *stack["options"])
     assert status.returncode == 0, status.stdout[-3000:]
-    assert re.search(r"SERVICE\s+STATE\s+HEALTH\s+PORTS", status.stdout)
-    for name in INFRA:
-        assert re.search(rf"- {name}\s+running\s+healthy\s+127\.0\.0\.1:", status.stdout), name
+    lines = printed_table(status.stdout, "(service, state, health, ports).")
+    assert re.fullmatch(r"SERVICE\s+STATE\s+HEALTH\s+PORTS", lines[0]), lines
+    assert [line.split()[:3] for line in lines[1:]] == [[n, "running", "healthy"] for n in INFRA]
+    # RabbitMQ's two ports on its one line: a long row is not folded.
+    assert re.fullmatch(
+        rf"rabbitmq\s+running\s+healthy\s+127\.0\.0\.1:{5672 + OFFSET}->5672/tcp, "
+        rf"127\.0\.0\.1:{PORTS['management']}->15672/tcp",
+        lines[3],
+    ), lines
+
+
+def test_check_health_ends_with_a_table_of_real_figures(repo_root, stack):
+    checked = run(repo_root, "check-health.yml", *stack["options"])
+    assert checked.returncode == 0, checked.stdout[-3000:]
+    lines = printed_table(checked.stdout, "(endpoint, state, latency, healthy after).")
+    assert re.fullmatch(r"ENDPOINT\s+STATE\s+LATENCY  HEALTHY AFTER", lines[0]), lines
+    rows = {}
+    for line in lines[1:-1]:
+        name, latency, after = re.fullmatch(
+            r"(\S+)\s+healthy\s+(\d+\.\d) ms\s+(\d+\.\d\d) s", line
+        ).groups()
+        rows[name] = (float(latency), float(after))
+        assert len(line) == len(lines[0]), lines  # aligned: the figures end under the header
+    assert sorted(rows) == INFRA
+    # Real figures: measured now, on 127.0.0.1 (not all zero, and within the run's time).
+    assert sum(latency for latency, _ in rows.values()) > 0
+    assert all(latency < 2000 and after < 10 for latency, after in rows.values()), rows
+    assert re.fullmatch(r"4 of 4 endpoints healthy within \d+\.\d+ s\.", lines[-1]), lines
 
 
 def test_logs_of_one_service_and_restart_of_one(repo_root, stack):

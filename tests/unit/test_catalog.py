@@ -398,7 +398,7 @@ def test_status_rows_from_compose_ps_json_lines():
         },
     ]
     assert c.stack_status_rows("[]") == []
-    table = c.stack_table(rows)
+    table = c.stack_table(rows).splitlines()
     assert table[0].split() == ["SERVICE", "STATE", "HEALTH", "PORTS"]
     assert table[2].startswith("redis    running  healthy")
     assert c.stack_unhealthy(rows) == ["mongodb (exited, -)"]

@@ -4,6 +4,7 @@ import importlib
 
 import pytest
 import yaml
+from ansible_collections.vhvcorp.devtools.plugins.filter.catalog import stack_table
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import service_health as sh
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.service_health import EndpointError
 
@@ -117,6 +118,58 @@ def test_failure_message_names_each_unhealthy_endpoint_with_its_error():
     assert "at the first probe" in sh.failure_message(outcome, 30, once=True)
 
 
+def result(name, healthy, **values):
+    checked = sh.Result(name, "http", "http://127.0.0.1/health", healthy=healthy)
+    return dict(checked.as_dict(), **values)
+
+
+def test_the_health_table_shows_figures_and_failures_in_aligned_columns():
+    rows = sh.table_rows(
+        [
+            result("mongodb", True, latency_ms=0.41, healthy_after_s=0.012),
+            result("auth-service", True, latency_ms=13.05, healthy_after_s=1.5),
+            result("auth-service grpc", True, latency_ms=2.0, healthy_after_s=1.25, note="tcp"),
+            result("tenant-service", False, latency_ms=3.0, last_error="HTTP 503, expected 200"),
+            result("jaeger", False),
+        ]
+    )
+    assert rows[0] == {
+        "endpoint": "mongodb",
+        "state": "healthy",
+        "latency": "0.4 ms",
+        "healthy_after": "0.01 s",
+    }
+    assert rows[3] == {
+        "endpoint": "tenant-service",
+        "state": "unhealthy: HTTP 503, expected 200",
+        "latency": "3.0 ms",
+        "healthy_after": "-",
+    }
+    columns = ["endpoint", "state", "latency", "healthy_after"]
+    table = stack_table(rows, columns, right=["latency", "healthy_after"]).splitlines()
+    # The figures are aligned to the right, so their units line up under the header's end.
+    assert table == [
+        "ENDPOINT           STATE                              LATENCY  HEALTHY AFTER",
+        "mongodb            healthy                             0.4 ms         0.01 s",
+        "auth-service       healthy                            13.1 ms         1.50 s",
+        "auth-service grpc  healthy (TCP only: no grpcio)       2.0 ms         1.25 s",
+        "tenant-service     unhealthy: HTTP 503, expected 200   3.0 ms              -",
+        "jaeger             unhealthy: no answer                     -              -",
+    ]
+    # status.yml's table, through the same function, is unchanged: left-aligned, no figures.
+    assert stack_table([{"service": "redis", "state": "running"}], ["service", "state"]) == (
+        "SERVICE  STATE\nredis    running"
+    )
+
+
+def test_a_long_error_is_cut_in_the_table_but_not_in_the_message():
+    long_error = "HTTP 503 but the body " + "x" * 80 + " does not match /ok/"
+    (row,) = sh.table_rows([result("auth-service", False, last_error=long_error)])
+    assert row["state"] == "unhealthy: " + long_error[:45] + "..."
+    outcome = {"results": [result("auth-service", False, last_error=long_error)]}
+    assert long_error in sh.failure_message(outcome, 30)
+
+
 def test_module_documents_what_it_returns():
     module = importlib.import_module(
         "ansible_collections.vhvcorp.devtools.plugins.modules.service_health"
@@ -124,5 +177,7 @@ def test_module_documents_what_it_returns():
     # Options and suboptions against the spec: tests/unit/test_module_docs.py.
     returned = yaml.safe_load(module.RETURN)
     assert set(returned["endpoints"]["contains"]) == set(sh.Result("n", "tcp", "t").as_dict())
-    assert set(returned) == {"healthy", "unhealthy", "elapsed_s", "endpoints"}
+    assert set(returned) == {"healthy", "unhealthy", "elapsed_s", "endpoints", "rows"}
+    row = sh.table_rows([sh.Result("n", "tcp", "t").as_dict()])[0]
+    assert set(returned["rows"]["contains"]) == set(row)
     assert yaml.safe_load(module.EXAMPLES)
