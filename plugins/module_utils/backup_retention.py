@@ -32,6 +32,7 @@ import re
 import shutil
 import uuid
 
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import DevtoolsError
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import (
     ArchiveError,
     verify_backup,
@@ -41,7 +42,7 @@ GENERATIONS = ("daily", "weekly", "monthly")
 CACHE_NAME = ".verified.json"
 
 
-class RetentionError(Exception):
+class RetentionError(DevtoolsError):
     """A refusal whose message is one actionable sentence."""
 
 

@@ -14,7 +14,8 @@ The modules use these from here:
   sentence that says what went wrong and what to do;
 - ``translate_error(exc, params, action)``: the same one sentence for an error raised later,
   while the module works;
-- ``mongodb_session(module, action, known_errors)``: both, around a ``with`` block.
+- ``mongodb_session(module, action)``: both, around a ``with`` block; our own errors
+  (``_errors.DevtoolsError``) fail as they are, any other is translated.
 
 ``open_client(params)`` and ``MongoDBError`` do the same without Ansible, for pytest and for
 other module_utils. No function here ever puts a password in a message: every message goes
@@ -28,6 +29,8 @@ import os
 import re
 import traceback
 from urllib.parse import unquote, urlsplit
+
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import DevtoolsError
 
 try:
     import pymongo
@@ -87,7 +90,7 @@ def mongodb_argument_spec(**extra):
     return spec
 
 
-class MongoDBError(Exception):
+class MongoDBError(DevtoolsError):
     """An error whose message is already one actionable, redacted sentence."""
 
 
@@ -282,17 +285,17 @@ def fail_with(module, exc, action):
 
 
 @contextlib.contextmanager
-def mongodb_session(module, action, known_errors=()):
+def mongodb_session(module, action):
     """A connected client for the body of a ``with``, closed afterwards.
 
-    Errors of ``known_errors`` (our own, already one sentence) fail with their message; any
-    other exception (pymongo's, mostly) fails with the translated sentence naming ``action``.
+    Our own errors (DevtoolsError: already one sentence) fail with their message; any other
+    exception (pymongo's, mostly) fails with the translated sentence naming ``action``.
     ``fail_json`` raised in the body (SystemExit) passes through untouched.
     """
     client = connect(module)
     try:
         yield client
-    except known_errors as exc:
+    except DevtoolsError as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # noqa: BLE001 - pymongo errors become one sentence
         fail_with(module, exc, action)

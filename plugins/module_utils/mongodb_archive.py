@@ -54,6 +54,8 @@ import zlib
 from array import array
 from sys import byteorder
 
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import DevtoolsError
+
 try:
     # ISA-L writes and reads the same gzip format four to five times faster than zlib. On a
     # small machine the server and the compression share the CPU, and zlib alone cannot keep
@@ -131,7 +133,7 @@ _TAR_BLOCK = tarfile.BLOCKSIZE
 _TAR_RECORD = tarfile.RECORDSIZE
 
 
-class ArchiveError(Exception):
+class ArchiveError(DevtoolsError):
     """The input or output is not usable; the message says which file, what and what to do."""
 
 

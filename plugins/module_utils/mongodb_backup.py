@@ -26,12 +26,17 @@ import re
 import threading
 import uuid
 
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import DevtoolsError
+
 try:
     import pymongo
     import pymongo.errors
 except ImportError:  # pragma: no cover - the module reports a missing pymongo first
     pymongo = None
 
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._migration_lock import (
+    running_migration,
+)
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import (
     DEFAULT_COMPRESSION_LEVEL,
@@ -41,9 +46,6 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive i
     open_source,
     split_documents,
     write_backup,
-)
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_migrate import (
-    running_migration,
 )
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_restore import (
     JOURNAL,
@@ -72,7 +74,7 @@ MIGRATION_RECORDS = "migrations"
 DISK_FULL = frozenset((errno.ENOSPC, errno.EDQUOT))
 
 
-class BackupError(Exception):
+class BackupError(DevtoolsError):
     """A refusal or failure whose message is one actionable sentence."""
 
 

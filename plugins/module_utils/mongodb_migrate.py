@@ -34,24 +34,27 @@ owner and an expiry after which another run may take it over.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import importlib.util
 import os
 import re
-import socket
 import sys
 import time
-import uuid
 
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_seed import (
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._ejson import dollar_keys, ejson_hook
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import (
+    DevtoolsError,
     FixtureError,
-    _ejson_hook,
+)
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._indexes import (
     create_index,
-    dollar_keys,
     index_name,
     parse_index,
     plan_index,
+)
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._migration_lock import (
+    MigrationLock,
+    server_now,
 )
 
 try:
@@ -67,7 +70,6 @@ except ImportError:  # pragma: no cover - the modules report a missing pymongo t
 MIGRATION_FILE = re.compile(
     r"^(?P<version>\d+)_(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*)\.(?P<ext>yml|yaml|py)$"
 )
-LOCK_ID = "migrate"
 OPERATIONS = (
     "create_collection",
     "drop_collection",
@@ -81,14 +83,8 @@ OPERATIONS = (
 )
 
 
-class MigrationError(Exception):
+class MigrationError(DevtoolsError):
     """A migration cannot be found, read, verified or run; the message says how to fix it."""
-
-
-class MigrationLockError(MigrationError):
-    """Another run holds the lock (``holder``: its lock document, when known)."""
-
-    holder = None
 
 
 # --- discovery ------------------------------------------------------------------------------
@@ -299,7 +295,7 @@ def _parse_operation(step, where):
             isinstance(d, dict) for d in args["documents"]
         ):
             raise MigrationError("%s: insert documents must be a list of mappings." % where)
-        args["documents"] = _ejson_hook(args["documents"])
+        args["documents"] = ejson_hook(args["documents"])
         bad = dollar_keys(args["documents"])
         if bad:
             raise MigrationError(
@@ -310,7 +306,7 @@ def _parse_operation(step, where):
             if key in args and not isinstance(args[key], dict):
                 raise MigrationError("%s: %s %s must be a mapping." % (where, op, key))
             if key in args:
-                args[key] = _ejson_hook(args[key])
+                args[key] = ejson_hook(args[key])
     if op == "update" and not all(str(k).startswith("$") for k in args["update"]):
         raise MigrationError(
             "%s: update must use update operators ($set, $unset, $rename, ...), e.g. "
@@ -458,121 +454,6 @@ def _partial(exc, where, direction):
         "that, then rerun."
         % (where, str(exc).rstrip("."), "applied" if direction == "up" else "reverted")
     )
-
-
-# --- the lock -------------------------------------------------------------------------------
-
-
-def server_now(db):
-    """The server's clock (hello.localTime), so every client agrees on lock expiry."""
-    try:
-        now = db.client.admin.command("hello").get("localTime")
-    except PyMongoError:
-        now = None
-    if not isinstance(now, datetime.datetime):
-        now = datetime.datetime.now(datetime.timezone.utc)
-    return now.replace(tzinfo=None) if now.tzinfo else now
-
-
-def running_migration(db, lock_collection="migrations_lock"):
-    """The lock document of a migrate run that holds ``db`` now (not expired), or None."""
-    holder = db[lock_collection].find_one({"_id": LOCK_ID})
-    if holder and holder.get("expires_at") and holder["expires_at"] > server_now(db):
-        return holder
-    return None
-
-
-def default_owner():
-    return "%s:%d:%s" % (socket.gethostname(), os.getpid(), uuid.uuid4().hex[:8])
-
-
-class MigrationLock:
-    """One lock document {_id: 'migrate', owner, acquired_at, expires_at} per database."""
-
-    def __init__(self, db, collection="migrations_lock", owner=None, ttl=600, timeout=60, poll=0.5):
-        self.collection = db[collection]
-        self.db = db
-        self.owner = owner or default_owner()
-        self.ttl = ttl
-        self.timeout = timeout
-        self.poll = poll
-        self.waited = 0.0
-        self.took_over = None
-
-    def acquire(self):
-        started = time.monotonic()
-        while True:
-            now = server_now(self.db)
-            try:
-                self.collection.insert_one(
-                    dict(
-                        _id=LOCK_ID,
-                        owner=self.owner,
-                        acquired_at=now,
-                        expires_at=now + datetime.timedelta(seconds=self.ttl),
-                    )
-                )
-                self.waited = round(time.monotonic() - started, 3)
-                return self
-            except DuplicateKeyError:
-                pass
-            holder = self.collection.find_one({"_id": LOCK_ID})
-            if holder is None:
-                continue  # released between our insert and our read: try again
-            if holder.get("expires_at") and holder["expires_at"] <= now:
-                # Stale: its run died. Delete exactly that document (another waiter may have
-                # taken it over already, then this deletes nothing) and race for it again.
-                self.collection.delete_one(
-                    {
-                        "_id": LOCK_ID,
-                        "owner": holder.get("owner"),
-                        "expires_at": holder["expires_at"],
-                    }
-                )
-                self.took_over = holder.get("owner")
-                continue
-            if time.monotonic() - started >= self.timeout:
-                error = MigrationLockError(
-                    "Another migrate run holds the lock on database %r (owner %s, since %s UTC, "
-                    "expires %s UTC) and did not finish within lock_timeout=%ss; wait for it and "
-                    "rerun, or, if that run is dead, rerun after the expiry or delete the lock "
-                    "with db.%s.deleteOne({_id: %r})."
-                    % (
-                        self.db.name,
-                        holder.get("owner"),
-                        _when(holder.get("acquired_at")),
-                        _when(holder.get("expires_at")),
-                        _num(self.timeout),
-                        self.collection.name,
-                        LOCK_ID,
-                    )
-                )
-                error.holder = holder
-                raise error
-            time.sleep(self.poll)
-
-    def renew(self):
-        now = server_now(self.db)
-        result = self.collection.update_one(
-            {"_id": LOCK_ID, "owner": self.owner},
-            {"$set": {"expires_at": now + datetime.timedelta(seconds=self.ttl)}},
-        )
-        if result.matched_count != 1:
-            raise MigrationLockError(
-                "This migrate run lost its lock on database %r (it expired after lock_ttl=%ss "
-                "and another run took it); raise lock_ttl above the longest migration's "
-                "duration and rerun." % (self.db.name, _num(self.ttl))
-            )
-
-    def release(self):
-        self.collection.delete_one({"_id": LOCK_ID, "owner": self.owner})
-
-    def __enter__(self):
-        return self.acquire()
-
-    def __exit__(self, *exc):
-        self.release()
-        return False
 
 
 # --- planning and migrating -----------------------------------------------------------------
@@ -747,16 +628,6 @@ def migrate(
     result["pending"] = [m["version"] for m in migrations if m["number"] not in applied]
     result["current_version"] = result["applied"][-1] if result["applied"] else None
     return result
-
-
-def _when(value):
-    if isinstance(value, datetime.datetime):
-        return value.replace(microsecond=0).isoformat()
-    return str(value)
-
-
-def _num(value):
-    return ("%g" % value) if isinstance(value, float) else str(value)
 
 
 def _oneline(exc):

@@ -8,17 +8,17 @@
 
 from __future__ import annotations
 
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_migrate import (
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import (
+    COLLECTION_NAME,
+    DevtoolsError,
+)
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._migration_lock import (
     MigrationLock,
     MigrationLockError,
     default_owner,
     running_migration,
 )
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_seed import (
-    COLLECTION_NAME,
-    seed,
-)
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
 
 # The architecture's go_dev collections. migrations goes too: after a reset the schema
 # is whatever the reseed and the next migrate make it, so their records must go with it.
@@ -34,7 +34,7 @@ PLATFORM_COLLECTIONS = (
 PROTECTED_DATABASES = frozenset(("admin", "local", "config"))
 
 
-class ResetError(Exception):
+class ResetError(DevtoolsError):
     """Reset refused; the message says why and how to proceed."""
 
 
@@ -70,16 +70,18 @@ def reset(
     db,
     collections=PLATFORM_COLLECTIONS,
     confirm=False,
-    fixtures=None,
+    reseed=None,
     check_mode=False,
-    capabilities=None,
     target="",
     lock_collection="migrations_lock",
 ):
-    """Drop ``collections`` of ``db`` (with their counts) and seed ``fixtures`` when given.
+    """Drop ``collections`` of ``db`` (with their counts), then call ``reseed`` when given.
 
-    Without ``confirm`` only check mode proceeds (it changes nothing). Returns the module
-    result: {changed, dropped: [{name, documents}], absent: [...], seed: {...} or None}.
+    ``reseed(check_mode=..., assume_empty=...)`` loads the fixtures and returns the seed's
+    result (the module binds mongodb_seed.seed to its fixtures): the reset holds the
+    migrations' lock over both, without knowing how seeding is done. Without ``confirm``
+    only check mode proceeds (it changes nothing). Returns the module result: {changed,
+    dropped: [{name, documents}], absent: [...], seed: {...} or None}.
     """
     check_request(db.name, collections)
     existing = set(db.list_collection_names())
@@ -100,11 +102,11 @@ def reset(
                 target and " at %s" % target,
             )
         )
-    if check_mode or (not dropped and fixtures is None):
+    if check_mode or (not dropped and reseed is None):
         holder = running_migration(db, lock_collection)
         if holder is not None:
             raise _refuse_migration(db, holder)
-        return _drop_and_seed(db, dropped, absent, fixtures, collections, check_mode, capabilities)
+        return _drop_and_seed(db, dropped, absent, reseed, collections, check_mode)
     # The reset holds the migrations' own lock while it drops and reseeds: it is refused
     # while a migration runs, and a migration started meanwhile waits for it (lock_timeout)
     # instead of writing its records into collections being dropped.
@@ -114,24 +116,18 @@ def reset(
     except MigrationLockError as exc:
         raise _refuse_migration(db, exc.holder) from exc
     try:
-        return _drop_and_seed(db, dropped, absent, fixtures, collections, False, capabilities)
+        return _drop_and_seed(db, dropped, absent, reseed, collections, False)
     finally:
         lock.release()
 
 
-def _drop_and_seed(db, dropped, absent, fixtures, collections, check_mode, capabilities):
+def _drop_and_seed(db, dropped, absent, reseed, collections, check_mode):
     if not check_mode:
         for entry in dropped:
             db.drop_collection(entry["name"])
     result = dict(changed=bool(dropped), dropped=dropped, absent=absent, seed=None)
-    if fixtures is not None:
-        seeded = seed(
-            db,
-            fixtures,
-            check_mode=check_mode,
-            assume_empty=set(collections) if check_mode else (),
-            capabilities=capabilities,
-        )
+    if reseed is not None:
+        seeded = reseed(check_mode=check_mode, assume_empty=set(collections) if check_mode else ())
         result["seed"] = seeded
         result["changed"] = result["changed"] or seeded["changed"]
     return result

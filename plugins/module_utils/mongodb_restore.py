@@ -32,6 +32,8 @@ import re
 import socket
 import uuid
 
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import DevtoolsError
+
 try:
     import pymongo
     import pymongo.errors
@@ -74,7 +76,7 @@ FAULT_HOOK = None
 _ACTIVE_RUNS = set()
 
 
-class RestoreError(Exception):
+class RestoreError(DevtoolsError):
     """A refusal or failure whose message is one actionable sentence."""
 
 

@@ -278,13 +278,10 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import (
     mongodb_session,
     server_capabilities,
 )
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import ArchiveError
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_backup import (
     DEFAULT_NAME,
-    BackupError,
     run_backup,
 )
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_restore import RestoreError
 
 
 def argument_spec():
@@ -306,8 +303,7 @@ def main():
     check_libraries(module)
     params = module.params
     action = "back up into %r" % params["dest"]
-    known = (BackupError, ArchiveError, RestoreError)
-    with mongodb_session(module, action, known_errors=known) as client:
+    with mongodb_session(module, action) as client:
         try:
             result = run_backup(
                 client,

@@ -251,6 +251,10 @@ lock:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import COLLECTION_NAME
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._migration_lock import (
+    MigrationLockError,
+)
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import (
     check_libraries,
     mongodb_argument_spec,
@@ -261,9 +265,6 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_migrate i
     discover,
     migrate,
     parse_target,
-)
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_seed import (
-    COLLECTION_NAME,
 )
 
 
@@ -318,7 +319,7 @@ def main():
                 lock_timeout=params["lock_timeout"],
                 lock_ttl=params["lock_ttl"],
             )
-        except MigrationError as exc:
+        except (MigrationError, MigrationLockError) as exc:
             module.fail_json(msg=str(exc), migrations=getattr(exc, "done", []))
 
     for warning in result.pop("warnings"):

@@ -159,7 +159,10 @@ seed:
         indexes_unchanged: []
 """
 
+import functools
+
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import DevtoolsError
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import (
     check_libraries,
     describe_target,
@@ -169,13 +172,12 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import (
 )
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_reset import (
     PLATFORM_COLLECTIONS,
-    ResetError,
     check_request,
     reset,
 )
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_seed import (
-    FixtureError,
     load_fixtures,
+    seed,
 )
 
 
@@ -205,18 +207,21 @@ def main():
             # Read the fixtures before dropping anything: a broken file must not leave the
             # database empty.
             fixtures = load_fixtures(params["src"])
-    except (ResetError, FixtureError) as exc:
+    except DevtoolsError as exc:
         module.fail_json(msg=str(exc))
 
     action = "reset database %r" % params["database"]
-    with mongodb_session(module, action, known_errors=(ResetError, FixtureError)) as client:
+    with mongodb_session(module, action) as client:
+        db = client[params["database"]]
+        reseed = None
+        if fixtures is not None:
+            reseed = functools.partial(seed, db, fixtures, capabilities=server_capabilities(client))
         result = reset(
-            client[params["database"]],
+            db,
             collections=params["collections"],
             confirm=params["confirm"],
-            fixtures=fixtures,
+            reseed=reseed,
             check_mode=module.check_mode,
-            capabilities=server_capabilities(client) if fixtures is not None else None,
             target=describe_target(params),
         )
 

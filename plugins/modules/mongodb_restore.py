@@ -369,9 +369,7 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import (
     mongodb_session,
     server_capabilities,
 )
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import ArchiveError
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_restore import (
-    RestoreError,
     RestoreLock,
     recover,
     restore,
@@ -407,7 +405,7 @@ def main():
             "ns_to: ['dev.*']." % (params["ns_from"], params["ns_to"])
         )
     action = "restore %r" % params["src"]
-    with mongodb_session(module, action, known_errors=(RestoreError, ArchiveError)) as client:
+    with mongodb_session(module, action) as client:
         try:
             capabilities = server_capabilities(client)
             if params["recover"]:

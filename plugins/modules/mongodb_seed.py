@@ -175,6 +175,7 @@ server:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import DevtoolsError
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import (
     check_libraries,
     mongodb_argument_spec,
@@ -182,7 +183,6 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import (
     server_capabilities,
 )
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_seed import (
-    FixtureError,
     load_fixtures,
     seed,
     select_collections,
@@ -208,11 +208,11 @@ def main():
         fixtures = select_collections(
             load_fixtures(module.params["src"]), module.params["collections"]
         )
-    except FixtureError as exc:
+    except DevtoolsError as exc:
         module.fail_json(msg=str(exc))
 
     action = "seed database %r" % module.params["database"]
-    with mongodb_session(module, action, known_errors=FixtureError) as client:
+    with mongodb_session(module, action) as client:
         capabilities = server_capabilities(client)
         result = seed(
             client[module.params["database"]],

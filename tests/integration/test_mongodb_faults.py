@@ -18,12 +18,13 @@ from pathlib import Path
 import bson
 import pymongo
 import pytest
-from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_backup as backup
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import (
+    _migration_lock,
     mongodb_migrate,
     mongodb_reset,
     mongodb_seed,
 )
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_backup as backup
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_restore as restore
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import server_capabilities
 from bson.codec_options import CodecOptions
@@ -430,7 +431,7 @@ def test_a_backup_is_refused_while_a_migration_holds_the_lock(
     db = mongo_client[fresh_db_name]
     db.users.insert_many([{"_id": i} for i in range(10)])
     dest = tmp_path / "daily"
-    with mongodb_migrate.MigrationLock(db, owner="laptop:4242:abcd"):  # a migrate run works
+    with _migration_lock.MigrationLock(db, owner="laptop:4242:abcd"):  # a migrate run works
         with pytest.raises(backup.BackupError) as refused:
             backup.run_backup(mongo_client, str(dest), databases=[fresh_db_name])
         # Check mode says the same.
@@ -473,25 +474,23 @@ def test_a_migration_that_runs_during_a_backup_makes_it_not_kept(
     assert tree(dest) == before and Path(earlier["path"]).name in before
 
 
-def test_a_migration_started_during_a_reset_waits_for_it(mongo_client, fresh_db_name, monkeypatch):
+def test_a_migration_started_during_a_reset_waits_for_it(mongo_client, fresh_db_name):
     db = mongo_client[fresh_db_name]
     mongodb_migrate.migrate(db, MIGRATIONS)
     db.users.insert_one({"_id": "user-local"})
     fixtures = mongodb_seed.load_fixtures(str(ROLE_FILES / "fixtures"))
     during = {}
-    real_seed = mongodb_reset.seed
 
-    def seed_while_a_migration_starts(*args, **kwargs):
+    def seed_while_a_migration_starts(**kwargs):
         # The reset has dropped the collections (migrations among them) and reseeds now: a
         # migration started at this moment must not run into the half-reset database.
-        with pytest.raises(mongodb_migrate.MigrationLockError) as waited:
+        with pytest.raises(_migration_lock.MigrationLockError) as waited:
             mongodb_migrate.migrate(db, MIGRATIONS, lock_timeout=0.5)
         during["message"] = str(waited.value)
         during["records"] = db.migrations.count_documents({})
-        return real_seed(*args, **kwargs)
+        return mongodb_seed.seed(db, fixtures, **kwargs)
 
-    monkeypatch.setattr(mongodb_reset, "seed", seed_while_a_migration_starts)
-    result = mongodb_reset.reset(db, confirm=True, fixtures=fixtures)
+    result = mongodb_reset.reset(db, confirm=True, reseed=seed_while_a_migration_starts)
     assert result["changed"] is True
     assert "owner reset " in during["message"] and "lock_timeout=0.5s" in during["message"]
     assert during["records"] == 0  # it ran nothing

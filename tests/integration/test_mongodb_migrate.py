@@ -7,10 +7,16 @@ from pathlib import Path
 
 import pymongo
 import pytest
-from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_migrate, mongodb_seed
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import (
+    _migration_lock,
+    mongodb_migrate,
+    mongodb_seed,
+)
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._migration_lock import (
+    MigrationLockError,
+)
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_migrate import (
     MigrationError,
-    MigrationLockError,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -289,7 +295,7 @@ def run_in_thread(uri, database, src, results, key, **kwargs):
         client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000)
         try:
             results[key] = mongodb_migrate.migrate(client[database], src, **kwargs)
-        except MigrationError as exc:
+        except (MigrationError, MigrationLockError) as exc:
             results[key] = exc
         finally:
             client.close()
@@ -368,7 +374,7 @@ def test_a_second_run_that_cannot_wait_fails_with_a_lock_message(
 def test_a_stale_lock_of_a_dead_run_is_taken_over(mongo_client, fresh_db_name, tmp_path):
     src = make(tmp_path / "m", {"0001_a.yml": "up:\n  - create_collection: a\n"})
     db = mongo_client[fresh_db_name]
-    past = mongodb_migrate.server_now(db) - datetime.timedelta(minutes=1)
+    past = _migration_lock.server_now(db) - datetime.timedelta(minutes=1)
     db.migrations_lock.insert_one(
         {"_id": "migrate", "owner": "crashed:99:x", "acquired_at": past, "expires_at": past}
     )
@@ -380,7 +386,7 @@ def test_a_stale_lock_of_a_dead_run_is_taken_over(mongo_client, fresh_db_name, t
 
 def test_a_run_that_lost_its_lock_stops(mongo_client, fresh_db_name):
     db = mongo_client[fresh_db_name]
-    lock = mongodb_migrate.MigrationLock(db, owner="me", ttl=60).acquire()
+    lock = _migration_lock.MigrationLock(db, owner="me", ttl=60).acquire()
     db.migrations_lock.update_one({"_id": "migrate"}, {"$set": {"owner": "someone-else"}})
     with pytest.raises(MigrationLockError, match="lost its lock"):
         lock.renew()

@@ -1,10 +1,12 @@
 """mongodb_reset against the harness's FerretDB: confirmation, what is dropped, reseeding."""
 
 import datetime
+import functools
 from pathlib import Path
 
 import pytest
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import (
+    _migration_lock,
     mongodb_migrate,
     mongodb_reset,
     mongodb_seed,
@@ -43,10 +45,17 @@ def test_without_confirmation_it_refuses_and_drops_nothing(seeded):
     assert counts(seeded) == before
 
 
+def reseed_with(db, fixtures):
+    """What the module passes as reseed: the seed of these fixtures into db."""
+    return functools.partial(mongodb_seed.seed, db, fixtures)
+
+
 def test_check_mode_reports_what_would_be_dropped_and_drops_nothing(seeded):
     before = counts(seeded)
     fixtures = mongodb_seed.load_fixtures(FIXTURES)
-    result = mongodb_reset.reset(seeded, confirm=False, check_mode=True, fixtures=fixtures)
+    result = mongodb_reset.reset(
+        seeded, confirm=False, check_mode=True, reseed=reseed_with(seeded, fixtures)
+    )
     assert result["changed"] is True
     assert result["dropped"] == [
         {"name": "users", "documents": 5},
@@ -69,7 +78,7 @@ def test_check_mode_reports_what_would_be_dropped_and_drops_nothing(seeded):
 
 def test_with_confirmation_it_drops_only_the_platform_collections_and_reseeds(seeded):
     fixtures = mongodb_seed.load_fixtures(FIXTURES)
-    result = mongodb_reset.reset(seeded, confirm=True, fixtures=fixtures)
+    result = mongodb_reset.reset(seeded, confirm=True, reseed=reseed_with(seeded, fixtures))
     assert result["changed"] is True
     assert [d["name"] for d in result["dropped"]] == list(mongodb_reset.PLATFORM_COLLECTIONS)
     assert result["absent"] == []
@@ -108,7 +117,7 @@ def test_a_reset_of_nothing_is_not_a_change(mongo_client, fresh_db_name):
 
 
 def test_it_refuses_while_a_migration_holds_the_lock(seeded):
-    now = mongodb_migrate.server_now(seeded)
+    now = _migration_lock.server_now(seeded)
     seeded.migrations_lock.insert_one(
         {
             "_id": "migrate",
