@@ -27,6 +27,7 @@ import threading
 import uuid
 
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import DevtoolsError
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._namespaces import NamespaceMatcher
 
 try:
     import pymongo
@@ -50,7 +51,6 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive i
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_restore import (
     JOURNAL,
     RESERVED_PREFIX,
-    NamespaceMatcher,
     RestoreError,
     pending_journals,
     running_restore,

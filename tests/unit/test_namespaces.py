@@ -1,10 +1,10 @@
 """ns_include / ns_exclude / ns_from / ns_to follow mongorestore's pattern language."""
 
 import pytest
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_restore import (
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._namespaces import (
+    NamespaceError,
     NamespaceMatcher,
     NamespaceRenamer,
-    RestoreError,
 )
 
 
@@ -44,10 +44,10 @@ def test_renamer_last_matching_pair_wins():
     ],
 )
 def test_bad_renames_are_refused_with_the_option_named(froms, tos, message):
-    with pytest.raises(RestoreError, match=message):
+    with pytest.raises(NamespaceError, match=message):
         NamespaceRenamer(froms, tos)
 
 
 def test_dollar_in_include_pattern_is_refused():
-    with pytest.raises(RestoreError, match="Option `ns_include`"):
+    with pytest.raises(NamespaceError, match="Option `ns_include`"):
         NamespaceMatcher(["prod.$x$"], "ns_include")
