@@ -1382,7 +1382,10 @@ class TarSource(_LayoutSource):
                         yield name, member, tar
                     self._check_end(watch, tar.offset)
             except _READ_ERRORS as exc:
-                raise self._unreadable(exc) from exc
+                raise ArchiveError(
+                    "%s is not a complete, readable tar (%s); it is truncated or damaged: "
+                    "restore another backup." % (self.path, _short(exc))
+                ) from exc
 
     def scan(self):
         with self._gzip_checked():
@@ -1391,12 +1394,6 @@ class TarSource(_LayoutSource):
     def iter_chunks(self, entries):
         with self._gzip_checked():
             yield from super().iter_chunks(entries)
-
-    def _unreadable(self, exc):
-        return ArchiveError(
-            "%s is not a complete, readable tar (%s); it is truncated or damaged: "
-            "restore another backup." % (self.path, _short(exc))
-        )
 
     def _check_end(self, watch, end):
         """After the last member (at ``end`` of the tar): the end-of-archive marker, then zero
