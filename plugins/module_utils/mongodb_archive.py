@@ -326,11 +326,14 @@ def iter_bson_chunks(stream, where, chunk_size=CHUNK_SIZE):
                 filled += len(data)
             got = filled - len(carry)
             offsets, off = _frame(buf, filled, where, base)
-            chunk = view[:off].tobytes() if offsets else b""
+            out = [(view[:off].tobytes(), offsets)] if offsets else []
             carry = view[off:filled].tobytes()
-        if offsets:
+        # A generator suspended at a yield keeps its locals: neither the buffer nor the chunk
+        # (popped from a list, not named) stays alive here while the consumer holds it.
+        del buf
+        if out:
             base += off
-            yield chunk, offsets
+            yield out.pop()
         if not got:
             if carry:
                 raise _truncated(where, len(carry))
@@ -358,29 +361,43 @@ def _truncated(where, extra):
     )
 
 
-def prefetch(iterable, depth=2):
-    """Iterate ``iterable`` in a thread, ``depth`` items ahead: reading and decompressing
+def prefetch(iterable, size, ahead):
+    """Iterate ``iterable`` in a thread, ahead of the consumer: reading and decompressing
     (zlib and hashlib release the GIL) then overlap with the consumer's waiting on the
     server. Exceptions of the iteration are raised in the consumer; a consumer that stops
-    early stops the thread."""
-    items = queue.Queue(maxsize=depth)
+    early stops the thread.
+
+    How far ahead is bounded in bytes, not in items: ``size(item)`` is an item's, and the
+    thread starts on the next item only while one as large as the last still fits, beside
+    those waiting, in ``ahead`` bytes (or when none waits). So it never holds an item it
+    cannot hand on, and memory stays bounded whatever the items weigh.
+    """
+    items = queue.SimpleQueue()
+    room = threading.Condition()
+    waiting = [0]  # bytes made and not yet taken
     stop = threading.Event()
     done = object()
 
     def produce():
         try:
-            for item in iterable:
-                while not stop.is_set():
-                    try:
-                        items.put((None, item), timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
+            last = 0
+            iterator = iter(iterable)
+            while True:
+                with room:
+                    while waiting[0] and waiting[0] + last > ahead and not stop.is_set():
+                        room.wait(0.2)
                 if stop.is_set():
                     return
-            items.put((None, done))
+                item = next(iterator, done)
+                if item is done:
+                    break
+                last = size(item)
+                with room:
+                    waiting[0] += last
+                items.put((None, item, last))
+            items.put((None, done, 0))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            items.put((exc, None))
+            items.put((exc, None, 0))
         finally:
             close = getattr(iterable, "close", None)
             if close is not None:
@@ -390,17 +407,19 @@ def prefetch(iterable, depth=2):
     thread.start()
     try:
         while True:
-            error, item = items.get()
+            error, item, weight = items.get()
             if error is not None:
                 raise error
             if item is done:
                 return
+            with room:
+                waiting[0] -= weight
+                room.notify()
             yield item
     finally:
         stop.set()
-        while thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                items.get(timeout=0.2)
+        with room:
+            room.notify()
         thread.join()
 
 
@@ -1255,7 +1274,9 @@ class _LayoutSource(Source):
                     count += len(offsets)
                     if count > entry.documents:
                         raise self._changed(path, count, entry.documents)
-                    yield entry, chunk, offsets
+                    out = [(entry, chunk, offsets)]
+                    del chunk  # not kept alive while suspended (see iter_bson_chunks)
+                    yield out.pop()
                 if inner is not stream:
                     inner.read()
             except _READ_ERRORS as exc:
@@ -1363,7 +1384,10 @@ class TarSource(_LayoutSource):
                         yield name, member, tar
                     self._check_end(watch, tar.offset)
             except _READ_ERRORS as exc:
-                raise self._unreadable(exc) from exc
+                raise ArchiveError(
+                    "%s is not a complete, readable tar (%s); it is truncated or damaged: "
+                    "restore another backup." % (self.path, _short(exc))
+                ) from exc
 
     def scan(self):
         with self._gzip_checked():
@@ -1372,12 +1396,6 @@ class TarSource(_LayoutSource):
     def iter_chunks(self, entries):
         with self._gzip_checked():
             yield from super().iter_chunks(entries)
-
-    def _unreadable(self, exc):
-        return ArchiveError(
-            "%s is not a complete, readable tar (%s); it is truncated or damaged: "
-            "restore another backup." % (self.path, _short(exc))
-        )
 
     def _check_end(self, watch, end):
         """After the last member (at ``end`` of the tar): the end-of-archive marker, then zero

@@ -26,11 +26,13 @@ callable ``hook(step, info)`` that raises. It is not a module option.
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import os
 import re
 import socket
 import uuid
+from operator import itemgetter
 
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import DevtoolsError
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._namespaces import (
@@ -75,6 +77,22 @@ _OPTION_NOISE = ("uuid", "idIndex")
 # took the peak RSS past 200 MB. pymongo splits a command past the server's limits (48 MB,
 # 100,000 docs).
 INSERT_BYTES = 20 * 1024 * 1024
+
+# Documents read ahead of the inserts, in bytes: the next insert's, ready when the current
+# one returns (two 8 MiB chunks; a third does not fit). Each chunk ahead costs its bytes
+# once more in RawBSONDocuments (half as much again for small documents), so a count bound
+# (the queue used to hold two chunks and the reading thread a third) let the peak RSS reach
+# 165-175 MB.
+AHEAD_BYTES = INSERT_BYTES
+
+# glibc's malloc serves a block of this size or more by mmap, returned to the system when
+# freed. By default it raises that threshold to the size of every large block freed (up to
+# 32 MiB), after which the 8 MiB chunks and the 16 MiB insert messages come from the heap,
+# whose freed holes are kept: restoring 500 MB of 100 KB documents peaked at 157 MB of RSS
+# that way, at 120 MB with the threshold fixed (mallopt(M_MMAP_THRESHOLD), which also stops
+# the raising). No library sets it; elsewhere than glibc nothing is done.
+MMAP_THRESHOLD = 1024 * 1024
+_M_MMAP_THRESHOLD = -3
 
 FAULT_HOOK = None
 _ACTIVE_RUNS = set()
@@ -664,7 +682,11 @@ def _documents(chunks):
     the prefetch thread, so the main thread only sends."""
     for entry, chunk, offsets in chunks:
         if offsets:
-            yield entry, raw_documents(chunk, offsets), len(chunk)
+            out = [(entry, raw_documents(chunk, offsets), len(chunk))]
+            # The chunk is copied into the documents: not kept alive while this generator
+            # waits for room (a suspended generator keeps its locals).
+            del chunk
+            yield out.pop()
 
 
 def _create_staging(client, item, restore_mode):
@@ -781,6 +803,7 @@ def _restore_locked(
         return result
 
     swapper = _Swapper(client, drop_target=drop_target)
+    _fix_mmap_threshold()
     # The run's journal carries the lock's token: the run is alive while its lock is held.
     _execute(client, source, work, restore_mode, swapper, uuid.uuid4().hex[:16], lock.token)
     result["collections"] = [i.as_dict() for i in items]
@@ -789,6 +812,12 @@ def _restore_locked(
         r["action"] != "in_progress" for r in recovered
     )
     return result
+
+
+def _fix_mmap_threshold():
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is not None:
+        mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def _execute(client, source, work, restore_mode, swapper, run_id, token):
@@ -854,7 +883,7 @@ def _execute(client, source, work, restore_mode, swapper, run_id, token):
         # The first insert leaves with the first chunk: the server has nothing to do until
         # then. The others as soon as no further chunk would fit.
         limit = CHUNK_SIZE
-        for entry, docs, size in prefetch(_documents(chunks)):
+        for entry, docs, size in prefetch(_documents(chunks), itemgetter(2), AHEAD_BYTES):
             item = by_entry[id(entry)]
             if batch and item is not batch_item:
                 loader.insert(batch_item, batch)

@@ -12,6 +12,7 @@ import os
 import random
 import struct
 import tarfile
+import time
 import uuid
 
 import bson
@@ -790,3 +791,59 @@ def test_archive_accepts_nothing_after_its_end_not_even_zero_bytes(tmp_path):
     path.write_bytes(path.read_bytes() + bytes(16))
     with pytest.raises(ArchiveError, match="16 bytes after the end of its mongodump archive"):
         archive.open_source(str(path)).scan()
+
+
+# --- reading ahead of the inserts ---------------------------------------------------------------
+
+
+def made_and_taken(sizes, ahead, consumer_delay=0.01):
+    """Run prefetch over items of these sizes; the most items made but not yet done with, seen
+    while the consumer holds one."""
+    made = []
+
+    def items():
+        for n, size in enumerate(sizes):
+            made.append(n)
+            yield n, size
+
+    most = 0
+    taken = []
+    for n, _ in archive.prefetch(items(), size=lambda item: item[1], ahead=ahead):
+        time.sleep(consumer_delay)  # the consumer is the slower side, as the server is
+        most = max(most, len(made) - len(taken))
+        taken.append(n)
+    assert taken == list(range(len(sizes)))
+    return most
+
+
+def test_prefetch_reads_ahead_by_bytes_not_by_items():
+    # Two 8 MiB chunks fit in 20 MiB, a third does not: the one held and two waiting.
+    assert made_and_taken([8 << 20] * 10, ahead=20 << 20) == 3
+    # Small items: as many as fit.
+    assert made_and_taken([1 << 20] * 30, ahead=20 << 20) == 21
+    # An item larger than the bound still passes, one waiting at a time.
+    assert made_and_taken([64 << 20] * 3, ahead=20 << 20) == 2
+
+
+def test_prefetch_hands_on_errors_and_stops_when_the_consumer_does():
+    def failing():
+        yield b"x"
+        raise ArchiveError("broken")
+
+    with pytest.raises(ArchiveError, match="broken"):
+        for _ in archive.prefetch(failing(), size=len, ahead=10):
+            pass
+
+    closed = []
+
+    def endless():
+        try:
+            while True:
+                yield b"y" * 4
+        finally:
+            closed.append(True)
+
+    stream = archive.prefetch(endless(), size=len, ahead=10)
+    assert next(stream) == b"yyyy"
+    stream.close()
+    assert closed == [True]
