@@ -38,6 +38,13 @@ except ImportError:  # pragma: no cover - the module reports a missing pymongo f
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._migration_lock import (
     running_migration,
 )
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._restore_journal import (
+    JOURNAL,
+    RESERVED_PREFIX,
+    RestoreError,
+    pending_journals,
+    running_restore,
+)
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import (
     DEFAULT_COMPRESSION_LEVEL,
@@ -47,13 +54,6 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive i
     open_source,
     split_documents,
     write_backup,
-)
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_restore import (
-    JOURNAL,
-    RESERVED_PREFIX,
-    RestoreError,
-    pending_journals,
-    running_restore,
 )
 
 DEFAULT_NAME = "mongodb-%Y-%m-%d.tar.gz"

@@ -27,17 +27,27 @@ callable ``hook(step, info)`` that raises. It is not a module option.
 from __future__ import annotations
 
 import ctypes
-import datetime
 import os
 import re
 import socket
 import uuid
 from operator import itemgetter
 
-from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import DevtoolsError
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._namespaces import (
     NamespaceMatcher,
     NamespaceRenamer,
+)
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._restore_journal import (
+    JOURNAL,
+    RESERVED_PREFIX,
+    RestoreError,
+    RestoreLock,
+    RestoreLockError,
+    pending_journals,
+    run_alive,
+    run_committed,
+    running_restore,
+    utc_now,
 )
 
 try:
@@ -57,13 +67,9 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive i
     split_documents,
 )
 
-JOURNAL = "__vhv_restore_journal"
-RESERVED_PREFIX = "__vhv_"
 # FerretDB answers renameCollection with dropTarget: true with NotImplemented.
 DROP_TARGET_REFUSED = frozenset((238,))
 DUPLICATE_KEY = 11000
-# A journal older than this whose process still seems alive is taken as dead all the same.
-STALE_AFTER = datetime.timedelta(hours=12)
 # Index fields that describe, not define, an index.
 _INDEX_NOISE = ("v", "ns", "background")
 # Collection options that cannot be given to create.
@@ -95,180 +101,11 @@ MMAP_THRESHOLD = 1024 * 1024
 _M_MMAP_THRESHOLD = -3
 
 FAULT_HOOK = None
-_ACTIVE_RUNS = set()
-
-
-class RestoreError(DevtoolsError):
-    """A refusal or failure whose message is one actionable sentence."""
 
 
 def _fault(step, **info):
     if FAULT_HOOK is not None:
         FAULT_HOOK(step, info)
-
-
-# --- namespace patterns (mongorestore's ns package) -----------------------------------------
-
-
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-
-
-def _alive(run):
-    """Is the run that wrote this journal still working (so recovery must leave it be)?"""
-    if run.get("host") != socket.gethostname():
-        return False
-    started = run.get("started")
-    if isinstance(started, datetime.datetime):
-        if started.tzinfo is None:
-            started = started.replace(tzinfo=datetime.timezone.utc)
-        if _now() - started > STALE_AFTER:
-            return False
-    pid = run.get("pid")
-    if pid == os.getpid():
-        return run.get("token") in _ACTIVE_RUNS
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError, TypeError):
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-# --- the lock ----------------------------------------------------------------------------------
-
-# Restores into one database take turns: each holds a lock document in the database's journal
-# collection while it works, taken by inserting this fixed _id (atomic on every server, no
-# transaction needed: the way mongodb_migrate's lock is taken). Recovery takes it too, and
-# only the holder writes the journal, so the holder may drop the journal collection when its
-# lock is the last document in it. A second restore is refused, not queued: a restore can
-# take minutes, and what the first one leaves is what the second would replace.
-LOCK_DOC = "lock"
-
-
-class RestoreLockError(RestoreError):
-    """Another restore holds the lock on a database."""
-
-
-def _lock_alive(holder):
-    """Does the lock's process still run? One on another machine cannot be asked: it is taken
-    as running until STALE_AFTER has passed since it started."""
-    if holder.get("host") != socket.gethostname():
-        started = holder.get("started")
-        if isinstance(started, datetime.datetime):
-            if started.tzinfo is None:
-                started = started.replace(tzinfo=datetime.timezone.utc)
-            return _now() - started <= STALE_AFTER
-        return True
-    return _alive(holder)
-
-
-def running_restore(client, dbname):
-    """The lock document of a restore that is writing to ``dbname`` now, or None."""
-    holder = client[dbname][JOURNAL].find_one({"_id": LOCK_DOC})
-    return holder if holder is not None and _lock_alive(holder) else None
-
-
-class RestoreLock:
-    """The restore lock on databases, one lock document per database, taken one database at a
-    time (in sorted order) and released together."""
-
-    def __init__(self, client, src=None):
-        self.client = client
-        self.src = src
-        self.token = uuid.uuid4().hex
-        self.held = []
-        self.took_over = []
-
-    def take(self, dbname):
-        """Take the lock on ``dbname`` (a no-op if this lock holds it already); a stale lock of
-        a process that is gone is taken over. RestoreLockError if a running restore holds it."""
-        if dbname in self.held:
-            return
-        journal = self.client[dbname][JOURNAL]
-        doc = {
-            "_id": LOCK_DOC,
-            "kind": "lock",
-            "owner": "%s:%d" % (socket.gethostname(), os.getpid()),
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "token": self.token,
-            "src": self.src,
-            "started": _now(),
-        }
-        _ACTIVE_RUNS.add(self.token)
-        while True:
-            try:
-                journal.insert_one(doc)
-                self.held.append(dbname)
-                return
-            except pymongo.errors.DuplicateKeyError:
-                pass
-            holder = journal.find_one({"_id": LOCK_DOC})
-            if holder is None:
-                continue  # released between our insert and our read: try again
-            if _lock_alive(holder):
-                raise RestoreLockError(
-                    "Another restore is writing to database %s (process %s, since %s UTC, "
-                    "restoring %s), so this one changed nothing; wait for it to finish and run "
-                    "this one again. If that process is gone for good (its machine crashed), "
-                    "delete its lock with db.getSiblingDB(%r).%s.deleteOne({_id: %r}), then "
-                    "run mongodb_restore with recover: true."
-                    % (
-                        dbname,
-                        holder.get("owner"),
-                        _when(holder.get("started")),
-                        holder.get("src") or "(recovery)",
-                        dbname,
-                        JOURNAL,
-                        LOCK_DOC,
-                    )
-                )
-            # Its process is gone: delete exactly that lock (another run may have taken it
-            # over already, then this deletes nothing) and race for it again.
-            journal.delete_one({"_id": LOCK_DOC, "token": holder.get("token")})
-            self.took_over.append(
-                {
-                    "database": dbname,
-                    "owner": holder.get("owner"),
-                    "started": _when(holder.get("started")),
-                }
-            )
-
-    def take_all(self, dbnames):
-        try:
-            for dbname in sorted(set(dbnames)):
-                self.take(dbname)
-        except BaseException:
-            self.release()
-            raise
-
-    def release(self):
-        """Give every lock back; a journal left holding only the lock goes with it. Best
-        effort: a lock that cannot be deleted now (the server is gone) is taken over by the
-        next run, its process being gone."""
-        _ACTIVE_RUNS.discard(self.token)
-        held, self.held = self.held, []
-        for dbname in held:
-            journal = self.client[dbname][JOURNAL]
-            try:
-                mine = journal.find_one({"_id": LOCK_DOC, "token": self.token}) is not None
-                if mine and journal.count_documents({"_id": {"$ne": LOCK_DOC}}, limit=1) == 0:
-                    journal.drop()
-                else:
-                    journal.delete_one({"_id": LOCK_DOC, "token": self.token})
-            except pymongo.errors.PyMongoError:
-                pass
-
-    def as_dict(self):
-        return {"token": self.token, "databases": sorted(self.held), "took_over": self.took_over}
-
-
-def _when(value):
-    if isinstance(value, datetime.datetime):
-        return value.replace(microsecond=0, tzinfo=None).isoformat()
-    return str(value)
 
 
 def _collection_names(db):
@@ -292,7 +129,7 @@ class _Swapper:
         self.method = "atomic" if drop_target else "journaled"
 
     def _step(self, db, item, state):
-        db[JOURNAL].update_one({"_id": item["_id"]}, {"$set": {"state": state, "at": _now()}})
+        db[JOURNAL].update_one({"_id": item["_id"]}, {"$set": {"state": state, "at": utc_now()}})
         item["state"] = state
 
     def finish(self, db, item):
@@ -354,30 +191,6 @@ class _Swapper:
                 )
             _rename(db, aside, target)
         return "rolled_back"
-
-
-def _run_committed(client, run):
-    coordinator = run.get("coordinator") or ""
-    if coordinator:
-        doc = client[coordinator][JOURNAL].find_one({"_id": run["_id"]})
-        if doc is not None:
-            return doc.get("state") == "committed"
-    return run.get("state") == "committed"
-
-
-def pending_journals(client, databases=None):
-    """{database: [run documents]} of journals left by restores."""
-    found = {}
-    names = databases if databases is not None else client.list_database_names()
-    for name in names:
-        db = client[name]
-        if JOURNAL not in set(db.list_collection_names(filter={"name": JOURNAL})):
-            continue
-        runs = list(db[JOURNAL].find({"kind": "run"}))
-        items = list(db[JOURNAL].find({"kind": "item"}))
-        if runs or items:
-            found[name] = {"runs": runs, "items": items}
-    return found
 
 
 def recover(client, check_mode=False, drop_target=True, databases=None, lock=None):
@@ -444,10 +257,10 @@ def _recover(client, check_mode, drop_target, databases, lock):
             run = runs.get(run_id) or {"_id": "run-%s" % run_id, "run": run_id}
             items = sorted(by_run.get(run_id, []), key=lambda i: i.get("n", 0))
             collections = [i["target"] for i in items]
-            if busy or (run_id in runs and _alive(run)):
+            if busy or (run_id in runs and run_alive(run)):
                 results.append(_recovery(dbname, run_id, "in_progress", collections))
                 continue
-            committed = _run_committed(client, run)
+            committed = run_committed(client, run)
             if check_mode:
                 action = "would_roll_forward" if committed else "would_roll_back"
                 results.append(_recovery(dbname, run_id, action, collections))
@@ -841,7 +654,7 @@ def _execute(client, source, work, restore_mode, swapper, run_id, token):
                     "host": socket.gethostname(),
                     "pid": os.getpid(),
                     "token": token,
-                    "started": _now(),
+                    "started": utc_now(),
                 }
             )
         for n, item in enumerate(work):
@@ -860,7 +673,7 @@ def _execute(client, source, work, restore_mode, swapper, run_id, token):
                     "mode": restore_mode,
                     "had_target": item.action in ("replace", "merge"),
                     "state": "loading",
-                    "at": _now(),
+                    "at": utc_now(),
                 }
             )
             _create_staging(client, item, restore_mode)
@@ -909,7 +722,7 @@ def _execute(client, source, work, restore_mode, swapper, run_id, token):
             if item.action != "merge":
                 _create_indexes(client, item, item.entry.indexes)
             client[item.db][JOURNAL].update_one(
-                {"_id": item.journal_id}, {"$set": {"state": "staged", "at": _now()}}
+                {"_id": item.journal_id}, {"$set": {"state": "staged", "at": utc_now()}}
             )
             _fault("staged", database=item.db, collection=item.coll)
 
@@ -920,7 +733,7 @@ def _execute(client, source, work, restore_mode, swapper, run_id, token):
 
         # The commit point: from here on the restore is finished, never undone.
         client[coordinator][JOURNAL].update_one(
-            {"_id": run_doc_id}, {"$set": {"state": "committed", "committed": _now()}}
+            {"_id": run_doc_id}, {"$set": {"state": "committed", "committed": utc_now()}}
         )
         committed = True
         _fault("committed", database=coordinator)
