@@ -1,8 +1,9 @@
 """setup.yml on this machine: from nothing to a healthy stack, then the daily playbooks.
 
 setup.yml installs the workstation, clones the six services, writes the workspace, builds
-their images and brings the stack up (local images: FerretDB as mongodb, Redis and RabbitMQ
-from Debian packages), seeds MongoDB and ends with service_health. The tests below run in
+their images and brings the stack up (local images: FerretDB as mongodb, Redis, RabbitMQ and
+Prometheus from Debian packages; the custom profile, so that Prometheus scrapes the
+services), seeds MongoDB and ends with service_health and its table. The tests below run in
 order on that one stack and clean it away at the end.
 
 The service repositories come from local bare repositories (the stand-in service, one per
@@ -14,10 +15,13 @@ setup_vars says why; benchmarks/setup_rerun.py runs setup.yml with the same vars
 import importlib.util
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 
@@ -36,6 +40,12 @@ SERVICES = [
 ]
 PROJECT = "vhvcorp"
 MONGODB_URI = "mongodb://127.0.0.1:27017/"
+PROMETHEUS_API = "http://127.0.0.1:9090/api/v1"
+HEALTH_TASK = "Check every service's health endpoints and every component's port."
+TABLE_TASK = (
+    "Print each endpoint's state, latency and time to healthy"
+    " (endpoint, state, latency, healthy after)."
+)
 
 
 def _load(name: str):
@@ -47,7 +57,11 @@ def _load(name: str):
 
 @pytest.fixture(scope="module")
 def setup_vars(tmp_path_factory) -> dict:
-    return _load("standin_fixtures").setup_vars(tmp_path_factory.mktemp("e2e"), SERVICES)
+    return {
+        **_load("standin_fixtures").setup_vars(tmp_path_factory.mktemp("e2e"), SERVICES),
+        # mongodb, redis, rabbitmq and prometheus (group_vars/all/stack.yml), and the services.
+        "devtools_stack_profile": "custom",
+    }
 
 
 def run_setup(
@@ -89,6 +103,39 @@ def seconds_between(start: str, end: str) -> float:
     return (datetime.strptime(end, fmt) - datetime.strptime(start, fmt)).total_seconds()
 
 
+def health_table(report: dict) -> list:
+    """The table that ends setup.yml and check-health.yml, checked against the figures
+    service_health measured: a header, one aligned line per endpoint, a summary line."""
+    _, health = task_result(report, HEALTH_TASK)
+    _, printed = task_result(report, TABLE_TASK)
+    lines = printed["msg"].splitlines()
+    assert lines[0].split() == ["ENDPOINT", "STATE", "LATENCY", "HEALTHY", "AFTER"], lines
+    assert len(lines) == len(health["endpoints"]) + 2, lines
+    for line, endpoint in zip(lines[1:-1], health["endpoints"], strict=True):
+        assert len(line) == len(lines[0]), lines  # the figures end under the header's end
+        state = "healthy" if endpoint["healthy"] else f"unhealthy: {endpoint['last_error']}"
+        after = endpoint["healthy_after_s"]
+        assert re.split(r"\s{2,}", line) == [
+            endpoint["name"],
+            state if len(state) <= 59 else state[:56] + "...",
+            f"{endpoint['latency_ms']:.1f} ms",
+            "-" if after is None else f"{after:.2f} s",
+        ], (line, endpoint)
+    healthy = sum(e["healthy"] for e in health["endpoints"])
+    assert lines[-1] == (
+        f"{healthy} of {len(health['endpoints'])} endpoints healthy within {health['elapsed_s']} s."
+    )
+    return lines
+
+
+def prometheus(path: str, **params) -> dict:
+    url = f"{PROMETHEUS_API}/{path}?{urllib.parse.urlencode(params)}"
+    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - 127.0.0.1 only
+        reply = json.load(answer)
+    assert reply["status"] == "success", reply
+    return reply["data"]
+
+
 def users_count() -> int:
     with pymongo.MongoClient(MONGODB_URI, serverSelectionTimeoutMS=5000) as client:
         return client["go_dev"]["users"].count_documents({})
@@ -117,12 +164,11 @@ def test_setup_runs_to_the_end_and_reruns_quickly_with_no_change(setup_vars):
     first, first_seconds = run_setup(setup_vars, "setup.yml")
     assert first["stats"]["localhost"]["failures"] == 0
     up, _ = task_result(first, "Bring the stack up with Compose (docker compose up --wait).")
-    checked, health = task_result(
-        first, "Check every service's health endpoints and every component's port."
-    )
+    checked, health = task_result(first, HEALTH_TASK)
     assert health["healthy"] is True, health["unhealthy"]
     names = {e["name"] for e in health["endpoints"]}
-    assert {"mongodb", "redis", "rabbitmq", *SERVICES} <= names
+    assert {"mongodb", "redis", "rabbitmq", "prometheus", *SERVICES} <= names
+    print("\n".join(health_table(first)))
     last_healthy = max(e["healthy_after_s"] for e in health["endpoints"])
     print(
         f"setup.yml: stack up to all-healthy {seconds_between(up['start'], checked['end']):.1f} s;"
@@ -256,11 +302,32 @@ def test_installed_collection_runs_setup_by_its_fqcn(tmp_path, setup_vars):
 
 def test_check_health_passes(setup_vars):
     report, _ = run_setup(setup_vars, "check-health.yml")
-    _, health = task_result(
-        report, "Check every service's health endpoints and every component's port."
-    )
+    _, health = task_result(report, HEALTH_TASK)
     assert health["healthy"] is True
-    assert len(health["endpoints"]) >= 3 + len(SERVICES)
+    assert len(health["endpoints"]) >= 4 + len(SERVICES)
+    print("\n".join(health_table(report)))
+
+
+def test_prometheus_scrapes_every_service(setup_vars):
+    """Prometheus (published on 127.0.0.1:9090) scrapes each stand-in service's /metrics."""
+    deadline = time.monotonic() + 60  # the scrape interval is 15 s; the stack is older
+    while True:
+        targets = {
+            t["labels"]["job"]: t for t in prometheus("targets", state="active")["activeTargets"]
+        }
+        down = {job: t["health"] for job, t in targets.items() if t["health"] != "up"}
+        if set(SERVICES) <= set(targets) and not down or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert set(targets) == {"prometheus", *SERVICES}, sorted(targets)
+    assert down == {}, {job: targets[job]["lastError"] for job in down}
+    for name in SERVICES:  # each service on the stack's network, by its name
+        assert re.fullmatch(rf"http://{name}:\d+/metrics", targets[name]["scrapeUrl"]), targets
+    # A metric of the stand-in itself (its HTTP middleware counts the probes and scrapes).
+    samples = prometheus("query", query="sum by (job) (http_requests_total)")["result"]
+    counted = {sample["metric"]["job"]: float(sample["value"][1]) for sample in samples}
+    assert set(counted) == set(SERVICES), counted
+    assert all(count > 0 for count in counted.values()), counted
 
 
 def test_backup_reset_and_restore_give_the_seeded_data_back(setup_vars):
@@ -324,6 +391,44 @@ def test_a_failing_service_makes_setup_fail_and_names_it(setup_vars):
     ]
     assert any("tenant-service" in message for message in failures), failures
     assert not any("user-service" in message for message in failures), failures
+
+    # check-health on that stack: the table shows the failure, then the run fails naming it.
+    report, _ = run_setup(failing, "check-health.yml", expect_failure=True)
+    _, health = task_result(report, HEALTH_TASK)
+    assert {"tenant-service", "tenant-service grpc"} <= set(health["unhealthy"]), health
+    assert "user-service" not in health["unhealthy"], health
+    table = health_table(report)
+    print("\n".join(table))
+    (line,) = [line for line in table if line.startswith("tenant-service  ")]
+    assert re.search(r"  unhealthy: HTTP 503, expected 200 +\d+\.\d ms +-$", line), table
+    assert any(re.match(r"user-service +healthy +\d", line) for line in table), table
+    _, failed = task_result(report, "Fail naming the endpoints that are not healthy.")
+    assert failed["failed"] and "tenant-service (http http://127.0.0.1:" in failed["msg"]
+    assert "user-service" not in failed["msg"], failed["msg"]
+
+
+def test_setup_with_skip_seed_brings_up_an_empty_healthy_stack(setup_vars):
+    """From a stack with no data: everything but the seed is done, and all is healthy."""
+    run_setup(setup_vars, "stop.yml", "-e", "volumes=true")
+    report, _ = run_setup(setup_vars, "setup.yml", "-e", "skip_seed=true")
+    ran = {}
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            role = task["task"]["name"].split(" : ")[0].rsplit(".", 1)[-1]
+            result = task["hosts"].get("localhost", {})
+            ran.setdefault(role, set()).add(not result.get("skipped", False))
+    assert ran["database"] == {False}, "a task of the seed ran"
+    roles = {role for role, done in ran.items() if True in done}
+    assert {"prerequisites", "docker", "go_toolchain", "go_tools", "repositories"} <= roles
+    assert {"workspace", "local_images", "stack"} <= roles
+    with pymongo.MongoClient(MONGODB_URI, serverSelectionTimeoutMS=5000) as client:
+        collections = client["go_dev"].list_collection_names()
+    # Only the stand-ins' own start records: no fixture, index or migration of the seed.
+    assert collections == ["service_starts"], collections
+    _, health = task_result(report, HEALTH_TASK)
+    assert health["healthy"] is True, health["unhealthy"]
+    assert len(health_table(report)) == len(health["endpoints"]) + 2
+    assert report["stats"]["localhost"]["failures"] == 0
 
 
 def test_clean_leaves_no_container_network_or_volume(setup_vars):
