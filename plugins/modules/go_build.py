@@ -17,6 +17,12 @@ description:
     new one and moves it into place. A change is reported only when the binary's bytes
     differ from before; with the default O(flags) (C(-trimpath), C(-buildvcs=false)) the
     same sources give the same bytes, so a rerun with unchanged sources reports none.
+  - A binary keeps a fingerprint of its inputs in an extended attribute (the paths, sizes
+    and modification times of the files under O(builds[].chdir) and of the local
+    directories its C(go.mod) replaces modules with, the go command, O(flags) and the Go
+    environment). When the fingerprint and the binary's bytes are as before, go is not
+    started at all. Under a C(go.work), or where extended attributes are not supported,
+    go runs every time.
   - Returns each binary's sha1, which the stack role puts in the recipe label of the service
     image it builds.
   - Use M(vhvcorp.devtools.go_install) for tools from the module proxy (C(go install

@@ -44,7 +44,22 @@ def go() -> str:
     return GO
 
 
+class CountingGo:
+    """A go command that notes each start in a log, then runs the real go."""
+
+    def __init__(self, directory: Path, real: str):
+        self.log = directory / "go-starts.log"
+        self.path = str(directory / "go")
+        Path(self.path).write_text(f'#!/bin/sh\necho "$*" >> {self.log}\nexec {real} "$@"\n')
+        os.chmod(self.path, 0o700)
+
+    def starts(self) -> int:
+        return len(self.log.read_text().splitlines()) if self.log.exists() else 0
+
+
 def test_build_rerun_change_and_check_mode(go, tmp_path):
+    counter = CountingGo(tmp_path, go)
+    go = counter.path
     go_module(tmp_path, "one", "hello")
     go_module(tmp_path, "two", "bonjour")
     wanted = builds(tmp_path, "one", "two")
@@ -64,6 +79,11 @@ def test_build_rerun_change_and_check_mode(go, tmp_path):
     assert [r["sha1"] for r in again] == [r["sha1"] for r in first]
     assert binary.stat().st_ino == inode  # up to date: go did not even relink
     assert sorted(p.name for p in binary.parent.iterdir()) == ["server"]
+    # The binaries carry the fingerprint of their inputs: with nothing changed, go is not
+    # even started.
+    starts = counter.starts()
+    assert [r["changed"] for r in build_all(go, wanted, environment=ENV)] == [False, False]
+    assert counter.starts() == starts
 
     go_module(tmp_path, "one", "hello, world")
     changed = build_all(go, wanted, environment=ENV)
@@ -75,6 +95,55 @@ def test_build_rerun_change_and_check_mode(go, tmp_path):
         (False, changed[0]["sha1"]),
         (False, first[1]["sha1"]),
     ]
+
+
+def test_fingerprint_follows_sources_replaced_modules_flags_and_bytes(go, tmp_path):
+    counter = CountingGo(tmp_path, go)
+    go = counter.path
+
+    def go_started(environment=ENV, **kwargs) -> bool:
+        before = counter.starts()
+        build_all(go, wanted, environment=environment, **kwargs)
+        return counter.starts() > before
+
+    go_module(tmp_path, "one", "hello")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "go.mod").write_text("module example.com/shared\n\ngo 1.21\n")
+    (shared / "shared.go").write_text('package shared\n\nconst Word = "one"\n')
+    with (tmp_path / "one/go.mod").open("a") as go_mod:
+        go_mod.write(
+            "\nrequire example.com/shared v0.0.0\n\nreplace example.com/shared => ../shared\n"
+        )
+    (tmp_path / "one/cmd/server/main.go").write_text(
+        'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/shared"\n)\n\n'
+        "func main() { fmt.Println(shared.Word) }\n"
+    )
+    wanted = builds(tmp_path, "one")
+    first = build_all(go, wanted, environment=ENV)[0]
+    assert not go_started()
+
+    # A change in the replaced module's directory is a change of the program's inputs.
+    (shared / "shared.go").write_text('package shared\n\nconst Word = "two"\n')
+    second = build_all(go, wanted, environment=ENV)[0]
+    assert second["changed"] and second["sha1"] != first["sha1"]
+    assert not go_started()
+
+    # Other flags, or a binary whose bytes are not what was built, start go again.
+    assert go_started(flags=["-trimpath", "-buildvcs=false"])
+    assert go_started()  # back to the default flags
+    assert not go_started()
+    binary = Path(second["output"])
+    program = bytearray(binary.read_bytes())
+    program[len(program) // 2] ^= 0xFF
+    binary.write_bytes(program)
+    assert go_started()
+
+    # Under a go.work, which may bring in other modules, go always runs.
+    (tmp_path / "go.work").write_text("go 1.21\n\nuse (\n\t./one\n\t./shared\n)\n")
+    in_workspace = {**ENV, "GOFLAGS": ""}  # -mod=mod is refused in workspace mode
+    assert go_started(environment=in_workspace)
+    assert go_started(environment=in_workspace)
 
 
 def test_missing_module_and_compile_error(go, tmp_path):
