@@ -18,7 +18,6 @@ next run removes what a killed one left.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import errno
 import os
 import queue
@@ -36,6 +35,7 @@ except ImportError:  # pragma: no cover - the module reports a missing pymongo f
     pymongo = None
 
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._migration_lock import (
+    holder_noun,
     running_migration,
 )
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._restore_journal import (
@@ -45,6 +45,7 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils._restore_journal 
     pending_journals,
     running_restore,
 )
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._time import utc_now, when
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import (
     DEFAULT_COMPRESSION_LEVEL,
@@ -242,10 +243,6 @@ class _Pipeline:
         self.thread.join()
 
 
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-
-
 def _server_info(client, capabilities):
     capabilities = capabilities or {}
     version = capabilities.get("version")
@@ -274,7 +271,7 @@ def run_backup(
     capabilities=None,
 ):
     """Write a backup of the selected collections into ``dest``; returns the module result."""
-    now = now or _now()
+    now = now or utc_now()
     final_name = backup_name(name, now)
     if not 1 <= int(compression_level) <= 9:
         raise BackupError(
@@ -411,14 +408,10 @@ def _settled_state(client, dbs):
         holder = running_migration(db, MIGRATION_LOCKS)
         if holder is not None:
             raise BackupError(
-                "A migration is running on database %s (owner %s, lock held until %s UTC), so "
-                "a backup now would hold it half done; no backup was kept (earlier ones are as "
+                "A %s is running on database %s (owner %s, lock held until %s UTC), so a "
+                "backup now would hold it half done; no backup was kept (earlier ones are as "
                 "they were): back up again once it has finished."
-                % (
-                    dbname,
-                    holder.get("owner"),
-                    holder["expires_at"].isoformat(timespec="seconds"),
-                )
+                % (holder_noun(holder), dbname, holder.get("owner"), when(holder["expires_at"]))
             )
         state[dbname] = [
             (r["_id"], r.get("applied_at"))

@@ -47,8 +47,8 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils._restore_journal 
     run_alive,
     run_committed,
     running_restore,
-    utc_now,
 )
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._time import utc_now
 
 try:
     import pymongo
