@@ -34,6 +34,19 @@ try:
 except ImportError:  # pragma: no cover - the module reports a missing pymongo first
     pymongo = None
 
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_bson import split_documents
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_format import (
+    DEFAULT_COMPRESSION_LEVEL,
+    ArchiveError,
+    is_plain_collection,
+    is_system_collection,
+)
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_readers import open_source
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_write_backup import (
+    BackupCollection,
+    TarballWriter,
+    write_backup,
+)
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._migration_lock import (
     holder_noun,
     running_migration,
@@ -47,15 +60,6 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils._restore_journal 
 )
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._time import utc_now, when
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import (
-    DEFAULT_COMPRESSION_LEVEL,
-    ArchiveError,
-    BackupCollection,
-    TarballWriter,
-    open_source,
-    split_documents,
-    write_backup,
-)
 
 DEFAULT_NAME = "mongodb-%Y-%m-%d.tar.gz"
 SYSTEM_DATABASES = ("admin", "config", "local")
@@ -169,9 +173,9 @@ def select_collections(
             name = info["name"]
             ns = "%s.%s" % (dbname, name)
             kind = info.get("type", "collection")
-            if name.startswith("system.") or name.startswith(RESERVED_PREFIX):
+            if is_system_collection(name) or name.startswith(RESERVED_PREFIX):
                 continue
-            if kind != "collection":
+            if not is_plain_collection(kind):
                 skipped.append({"namespace": ns, "reason": "%s is not backed up" % kind})
                 continue
             if not include(ns) or exclude(ns):

@@ -6,7 +6,7 @@
 
 """Restore a dump into MongoDB without ever leaving a half-restored collection.
 
-1. Verify the whole input (``mongodb_archive``): nothing is written if any check fails.
+1. Verify the whole input (``_archive_readers.open_source``): nothing is written if any check fails.
 2. Plan: map every source namespace through ``ns_include``/``ns_exclude`` and
    ``ns_from``/``ns_to`` (mongorestore's pattern language), look at each target.
 3. Load: each collection goes into a staging collection of its target database (dot-free
@@ -57,15 +57,14 @@ try:
 except ImportError:  # pragma: no cover - the module reports missing pymongo first
     pymongo = SON = None
 
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import (
-    CHUNK_SIZE,
-    ArchiveError,
-    open_source,
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_bson import (
     prefetch,
     raw_documents,
     split_documents,
 )
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_format import CHUNK_SIZE
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_readers import open_source
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
 
 # FerretDB answers renameCollection with dropTarget: true with NotImplemented.
 DROP_TARGET_REFUSED = frozenset((238,))
@@ -76,7 +75,7 @@ _INDEX_NOISE = ("v", "ns", "background")
 _OPTION_NOISE = ("uuid", "idIndex")
 
 # Documents go to the server in insert commands of up to this many bytes: whole read chunks
-# (mongodb_archive.CHUNK_SIZE, 8 MiB) are gathered while another would fit, so two make one
+# (_archive_format.CHUNK_SIZE, 8 MiB) are gathered while another would fit, so two make one
 # insert of about 16 MiB, as large as the benchmark's limit sends. Each insert costs the
 # server a fixed price and leaves it idle while the next is sent: with FerretDB 100 MB took
 # 4.7-5.7 s in 8 MiB inserts, 4.0-4.7 s in 16 MiB ones. Larger (28 MiB) was no faster and
@@ -799,7 +798,6 @@ def _undo(client, work, dbs, run_doc_id):
 
 
 __all__ = [
-    "ArchiveError",
     "FAULT_HOOK",
     "JOURNAL",
     "RestoreError",
