@@ -168,8 +168,13 @@ def is_truncated_file_base(base):
 _DB_NAME_FORBIDDEN = set('/\\. "$*<>:|?\x00')
 
 
+def is_valid_database_name(name):
+    """MongoDB's rule: not empty, at most 63 bytes, none of /\\. "$*<>:|? or NUL."""
+    return bool(name) and not set(name) & _DB_NAME_FORBIDDEN and len(name.encode("utf-8")) <= 63
+
+
 def check_database_name(name, where):
-    if not name or set(name) & _DB_NAME_FORBIDDEN or len(name.encode("utf-8")) > 63:
+    if not is_valid_database_name(name):
         raise ArchiveError(
             "%s names database %r, which MongoDB does not allow (empty, longer than 63 bytes, "
             'or containing one of /\\. "$*<>:|?); rename the directory or use ns_from/ns_to.'
