@@ -72,9 +72,46 @@ def _load_json(facts, path, what):
 
 
 def build_inventory(path, container, files):
+    """The verified Inventory of a dump whose files (relative path: _FileFacts) are
+    ``files``: its collections, what it skips and, for this collection's backup, its
+    manifest checked against every file and collection."""
     inventory = Inventory(path, container)
+    layout, prefix = _layout_files(path, files, inventory)
+    manifest = _versions(path, files, prefix, inventory)
+    entries = {}
+    for rel in layout_order(layout):
+        parts = rel.split("/")
+        if len(parts) < 2:
+            inventory.skipped.append({"path": rel, "reason": "not inside a database directory"})
+            continue
+        db = parts[-2]
+        where = "%s: %s" % (path, rel)
+        metadata = parse_metadata_json(files[rel].content, where) if is_metadata_file(rel) else None
+        name = _collection_name(path, files, rel, metadata)
+        # The collection's type is in its metadata file: the rest of the rules apply below.
+        reason = skip_reason(db, name)
+        if reason is not None:
+            inventory.skipped.append({"path": rel, "reason": reason})
+            continue
+        check_database_name(db, where)
+        entry = entries.get((db, name))
+        if entry is None:
+            entry = entries[(db, name)] = CollectionEntry(db, name)
+        _add_file(path, entry, rel, files[rel], metadata)
+    for entry in entries.values():
+        reason = skip_reason(entry.db, entry.name, entry.collection_type)
+        if reason is not None:
+            inventory.skipped.append({"path": entry.metadata_path, "reason": reason})
+            continue
+        inventory.collections.append(entry)
+    if manifest is not None:
+        _verify_manifest_collections(path, manifest, inventory.collections)
+    return inventory
 
-    # Where the databases are: every data or metadata file sits at <root>/<db>/<file>.
+
+def _layout_files(path, files, inventory):
+    """The data and metadata files, and the prefix of the dump's root (where the databases
+    are: every data or metadata file sits at <root>/<db>/<file>); the oplog is skipped."""
     layout = []
     for rel in files:
         if rel.rsplit("/", 1)[-1] in ("oplog.bson", "oplog.bson.gz"):
@@ -95,15 +132,18 @@ def build_inventory(path, container, files):
             "(the one whose subdirectories are the databases)." % (path, ", ".join(sample))
         )
     root = next(iter(roots), "")
-    prefix = root + "/" if root else ""
+    return layout, root + "/" if root else ""
 
+
+def _versions(path, files, prefix, inventory):
+    """The server and tool versions (prelude.json, or the manifest of this collection's
+    backup, verified against every file); returns the manifest, or None for a dump."""
     prelude_facts = files.get(prefix + PRELUDE_NAME) or files.get(prefix + PRELUDE_NAME + ".gz")
     if prelude_facts is not None:
         prelude = _load_json(prelude_facts, path, "dump")
         if isinstance(prelude, dict):
             inventory.server_version = prelude.get("ServerVersion")
             inventory.tool_version = prelude.get("ToolVersion")
-
     manifest = None
     manifest_facts = files.get(prefix + MANIFEST_NAME)
     if manifest_facts is not None:
@@ -126,72 +166,54 @@ def build_inventory(path, container, files):
             manifest.get("tool", TOOL_NAME),
             manifest.get("tool_version", ""),
         )
+    return manifest
 
-    entries = {}
-    for rel in layout_order(layout):
-        parts = rel.split("/")
-        if len(parts) < 2:
-            inventory.skipped.append({"path": rel, "reason": "not inside a database directory"})
-            continue
-        db, filename = parts[-2], parts[-1]
-        base = _file_base(filename)
-        facts = files[rel]
-        where = "%s: %s" % (path, rel)
-        metadata = parse_metadata_json(facts.content, where) if is_metadata_file(rel) else None
-        if is_truncated_file_base(base):
-            # A shortened name: the full one is in the metadata (mongorestore does the same).
-            if metadata is None:
-                meta_rel = rel[: -len(filename)] + base + ".metadata.json"
-                meta_facts = files.get(meta_rel) or files.get(meta_rel + ".gz")
-                if meta_facts is not None:
-                    metadata = parse_metadata_json(meta_facts.content, "%s: %s" % (path, meta_rel))
-                    name = metadata.get("collectionName")
-                    metadata = None
-                else:
-                    name = None
-            else:
-                name = metadata.get("collectionName")
-            if not name:
-                raise ArchiveError(
-                    "%s has a shortened name and no metadata with the full one; the dump is "
-                    "incomplete." % where
-                )
-        else:
-            try:
-                name = unescape_collection_name(base)
-            except UnicodeDecodeError as exc:
-                raise ArchiveError("%s does not name a collection (%s)." % (where, exc)) from exc
-        # The collection's type is in its metadata file: the rest of the rules apply below.
-        reason = skip_reason(db, name)
-        if reason is not None:
-            inventory.skipped.append({"path": rel, "reason": reason})
-            continue
-        check_database_name(db, where)
-        entry = entries.get((db, name))
-        if entry is None:
-            entry = entries[(db, name)] = CollectionEntry(db, name)
-        if metadata is not None:
-            if entry.metadata_path is not None:
-                raise ArchiveError("%s holds two metadata files for %s.%s." % (path, db, name))
-            entry.metadata = metadata
-            entry.metadata_path = rel
-            entry.collection_type = metadata.get("type") or "collection"
-        else:
-            if entry.data_path is not None:
-                raise ArchiveError("%s holds two data files for %s.%s." % (path, db, name))
-            entry.data_path = rel
-            entry.documents = facts.documents
-            entry.size = facts.bson_size
-            entry.sha256 = facts.bson_sha256
-    for entry in entries.values():
-        reason = skip_reason(entry.db, entry.name, entry.collection_type)
-        if reason is not None:
-            inventory.skipped.append({"path": entry.metadata_path, "reason": reason})
-            continue
-        inventory.collections.append(entry)
-    if manifest is not None:
-        _verify_manifest_collections(path, manifest, inventory.collections)
-    return inventory
+
+def _collection_name(path, files, rel, metadata):
+    """The name of the collection whose data or metadata file is ``rel`` (``metadata``: its
+    parsed content, for a metadata file)."""
+    filename = rel.rsplit("/", 1)[-1]
+    base = _file_base(filename)
+    where = "%s: %s" % (path, rel)
+    if not is_truncated_file_base(base):
+        try:
+            return unescape_collection_name(base)
+        except UnicodeDecodeError as exc:
+            raise ArchiveError("%s does not name a collection (%s)." % (where, exc)) from exc
+    # A shortened name: the full one is in the metadata (mongorestore does the same).
+    name = None
+    if metadata is not None:
+        name = metadata.get("collectionName")
+    else:
+        meta_rel = rel[: -len(filename)] + base + ".metadata.json"
+        meta_facts = files.get(meta_rel) or files.get(meta_rel + ".gz")
+        if meta_facts is not None:
+            name = parse_metadata_json(meta_facts.content, "%s: %s" % (path, meta_rel)).get(
+                "collectionName"
+            )
+    if not name:
+        raise ArchiveError(
+            "%s has a shortened name and no metadata with the full one; the dump is "
+            "incomplete." % where
+        )
+    return name
+
+
+def _add_file(path, entry, rel, facts, metadata):
+    """A collection's metadata file (``metadata``: its content) or data file, once each."""
+    if metadata is not None:
+        if entry.metadata_path is not None:
+            raise ArchiveError("%s holds two metadata files for %s." % (path, entry.namespace))
+        entry.metadata = metadata
+        entry.metadata_path = rel
+        entry.collection_type = metadata.get("type") or "collection"
+    else:
+        if entry.data_path is not None:
+            raise ArchiveError("%s holds two data files for %s." % (path, entry.namespace))
+        entry.data_path = rel
+        entry.documents = facts.documents
+        entry.size = facts.bson_size
+        entry.sha256 = facts.bson_sha256
 
 
 def _verify_manifest(path, manifest, files, prefix):
