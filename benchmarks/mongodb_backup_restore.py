@@ -147,7 +147,10 @@ CHILD = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
 import pymongo
-from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_archive as archive
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import (
+    _archive_bson,
+    _archive_readers,
+)
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_backup
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_restore
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import server_capabilities
@@ -169,11 +172,11 @@ elif mode == "backup":
     out["path"], out["file_size"] = result["path"], result["size"]
     out["documents"] = result["documents"]
 elif mode == "insert":
-    source = archive.open_source(path)
+    source = _archive_readers.open_source(path)
     inventory = source.scan()
     docs = []
     for entry, chunk, offsets in source.iter_chunks(inventory.collections):
-        docs.extend(archive.raw_documents(chunk, offsets))
+        docs.extend(_archive_bson.raw_documents(chunk, offsets))
     target = client[dbname + "_limit"].docs
     started = time.perf_counter()
     batch, size = [], 0

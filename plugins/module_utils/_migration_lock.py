@@ -2,9 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The migrations' run lock, which resets take too and backups respect: one document
-{_id: 'migrate', owner, acquired_at, expires_at} per database, taken by inserting a fixed
-``_id`` (atomic on every server, no transaction needed), with an expiry after which another
-run may take it over."""
+{_id: 'migrate', owner, operation, acquired_at, expires_at} per database, taken by inserting a
+fixed ``_id`` (atomic on every server, no transaction needed), with an expiry after which
+another run may take it over. ``operation`` says which kind of run holds it (migrate or
+reset), so a refusal names the real holder."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import time
 import uuid
 
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import DevtoolsError
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._time import when
 
 try:
     from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -22,6 +24,8 @@ except ImportError:  # pragma: no cover - the modules report a missing pymongo t
     DuplicateKeyError = PyMongoError = Exception
 
 LOCK_ID = "migrate"
+# What a refusal calls the run that holds the lock, by the operation its document records.
+OPERATION_NOUNS = {"migrate": "migration", "reset": "reset"}
 
 
 class MigrationLockError(DevtoolsError):
@@ -41,8 +45,21 @@ def server_now(db):
     return now.replace(tzinfo=None) if now.tzinfo else now
 
 
+def holder_operation(holder):
+    """The operation (migrate or reset) of the run that wrote the lock document ``holder``;
+    a document without the field was written by a migrate run of an earlier version."""
+    return holder.get("operation") or "migrate"
+
+
+def holder_noun(holder):
+    """What a message calls the run holding the lock: "migration" or "reset"."""
+    operation = holder_operation(holder)
+    return OPERATION_NOUNS.get(operation, operation)
+
+
 def running_migration(db, lock_collection="migrations_lock"):
-    """The lock document of a migrate run that holds ``db`` now (not expired), or None."""
+    """The lock document of a run (migrate or reset) that holds ``db`` now (not expired), or
+    None."""
     holder = db[lock_collection].find_one({"_id": LOCK_ID})
     if holder and holder.get("expires_at") and holder["expires_at"] > server_now(db):
         return holder
@@ -54,12 +71,23 @@ def default_owner():
 
 
 class MigrationLock:
-    """One lock document {_id: 'migrate', owner, acquired_at, expires_at} per database."""
+    """One lock document {_id: 'migrate', owner, operation, acquired_at, expires_at} per
+    database; ``operation`` is the kind of run that takes it (migrate or reset)."""
 
-    def __init__(self, db, collection="migrations_lock", owner=None, ttl=600, timeout=60, poll=0.5):
+    def __init__(
+        self,
+        db,
+        collection="migrations_lock",
+        owner=None,
+        ttl=600,
+        timeout=60,
+        poll=0.5,
+        operation="migrate",
+    ):
         self.collection = db[collection]
         self.db = db
         self.owner = owner or default_owner()
+        self.operation = operation
         self.ttl = ttl
         self.timeout = timeout
         self.poll = poll
@@ -75,6 +103,7 @@ class MigrationLock:
                     dict(
                         _id=LOCK_ID,
                         owner=self.owner,
+                        operation=self.operation,
                         acquired_at=now,
                         expires_at=now + datetime.timedelta(seconds=self.ttl),
                     )
@@ -100,15 +129,16 @@ class MigrationLock:
                 continue
             if time.monotonic() - started >= self.timeout:
                 error = MigrationLockError(
-                    "Another migrate run holds the lock on database %r (owner %s, since %s UTC, "
+                    "Another %s run holds the lock on database %r (owner %s, since %s UTC, "
                     "expires %s UTC) and did not finish within lock_timeout=%ss; wait for it and "
                     "rerun, or, if that run is dead, rerun after the expiry or delete the lock "
                     "with db.%s.deleteOne({_id: %r})."
                     % (
+                        holder_operation(holder),
                         self.db.name,
                         holder.get("owner"),
-                        _when(holder.get("acquired_at")),
-                        _when(holder.get("expires_at")),
+                        when(holder.get("acquired_at")),
+                        when(holder.get("expires_at")),
                         _num(self.timeout),
                         self.collection.name,
                         LOCK_ID,
@@ -140,12 +170,6 @@ class MigrationLock:
     def __exit__(self, *exc):
         self.release()
         return False
-
-
-def _when(value):
-    if isinstance(value, datetime.datetime):
-        return value.replace(microsecond=0).isoformat()
-    return str(value)
 
 
 def _num(value):

@@ -14,6 +14,7 @@ import socket
 import uuid
 
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import DevtoolsError
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._time import utc_now, when
 
 try:
     import pymongo
@@ -31,10 +32,6 @@ _ACTIVE_RUNS = set()
 
 class RestoreError(DevtoolsError):
     """A refusal or failure whose message is one actionable sentence."""
-
-
-def utc_now():
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
 
 def run_alive(run):
@@ -141,7 +138,7 @@ class RestoreLock:
                     % (
                         dbname,
                         holder.get("owner"),
-                        _when(holder.get("started")),
+                        when(holder.get("started")),
                         holder.get("src") or "(recovery)",
                         dbname,
                         JOURNAL,
@@ -155,7 +152,7 @@ class RestoreLock:
                 {
                     "database": dbname,
                     "owner": holder.get("owner"),
-                    "started": _when(holder.get("started")),
+                    "started": when(holder.get("started")),
                 }
             )
 
@@ -186,12 +183,6 @@ class RestoreLock:
 
     def as_dict(self):
         return {"token": self.token, "databases": sorted(self.held), "took_over": self.took_over}
-
-
-def _when(value):
-    if isinstance(value, datetime.datetime):
-        return value.replace(microsecond=0, tzinfo=None).isoformat()
-    return str(value)
 
 
 def run_committed(client, run):

@@ -32,11 +32,9 @@ import re
 import shutil
 import uuid
 
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_format import ArchiveError
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_readers import verify_backup
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._errors import DevtoolsError
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import (
-    ArchiveError,
-    verify_backup,
-)
 
 GENERATIONS = ("daily", "weekly", "monthly")
 CACHE_NAME = ".verified.json"

@@ -18,7 +18,6 @@ next run removes what a killed one left.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import errno
 import os
 import queue
@@ -35,7 +34,21 @@ try:
 except ImportError:  # pragma: no cover - the module reports a missing pymongo first
     pymongo = None
 
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_bson import split_documents
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_format import (
+    DEFAULT_COMPRESSION_LEVEL,
+    ArchiveError,
+    is_plain_collection,
+    is_system_collection,
+)
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_readers import open_source
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_write_backup import (
+    BackupCollection,
+    TarballWriter,
+    write_backup,
+)
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._migration_lock import (
+    holder_noun,
     running_migration,
 )
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._restore_journal import (
@@ -45,16 +58,8 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils._restore_journal 
     pending_journals,
     running_restore,
 )
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._time import utc_now, when
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import (
-    DEFAULT_COMPRESSION_LEVEL,
-    ArchiveError,
-    BackupCollection,
-    TarballWriter,
-    open_source,
-    split_documents,
-    write_backup,
-)
 
 DEFAULT_NAME = "mongodb-%Y-%m-%d.tar.gz"
 SYSTEM_DATABASES = ("admin", "config", "local")
@@ -125,52 +130,56 @@ def remove_stale_partials(dest, check_mode=False):
     return removed
 
 
+def _database_collections(client, databases, excluded):
+    """(database, its collections' infos) for the named ``databases`` (BackupError if one
+    does not exist), or for every database but the server's own; not the ``excluded``."""
+    if not databases:
+        for dbname in sorted(client.list_database_names()):
+            if dbname not in SYSTEM_DATABASES and dbname not in excluded:
+                yield dbname, client[dbname].list_collections()
+        return
+    # listDatabases is slow on some servers (FerretDB sizes every database: 0.2-0.3 s), so
+    # named databases are looked at directly; only one with no collection at all may be
+    # missing, and only then is the server asked which databases it has.
+    listed = {}
+    for dbname in databases:
+        try:
+            listed[dbname] = list(client[dbname].list_collections())
+        except pymongo.errors.InvalidName:
+            listed[dbname] = []
+    existing = []
+    if any(not infos for infos in listed.values()):
+        existing = client.list_database_names()
+    missing = [d for d in databases if not listed[d] and d not in existing]
+    if missing:
+        raise BackupError(
+            "Option `databases` names %s, which the server does not have (it has: %s); fix "
+            "the name, or seed the database first."
+            % (", ".join(repr(d) for d in missing), ", ".join(sorted(existing)) or "none")
+        )
+    for dbname in databases:
+        if dbname not in excluded:
+            yield dbname, listed[dbname]
+
+
 def select_collections(
     client, databases=None, exclude_databases=None, ns_include=None, ns_exclude=None
 ):
-    """[{db, name, options, uuid, type}] of the collections to back up, and the skipped ones."""
+    """[{db, name, options, uuid, type}] of the collections to back up, and the skipped ones;
+    BackupError when there is none."""
     include = NamespaceMatcher(ns_include or ["*"], "ns_include")
     exclude = NamespaceMatcher(ns_exclude or [], "ns_exclude")
-    listed = {}
-    if databases:
-        # listDatabases is slow on some servers (FerretDB sizes every database: 0.2-0.3 s), so
-        # named databases are looked at directly; only one with no collection at all may be
-        # missing, and only then is the server asked which databases it has.
-        for dbname in databases:
-            try:
-                listed[dbname] = list(client[dbname].list_collections())
-            except pymongo.errors.InvalidName:
-                listed[dbname] = []
-        existing = []
-        if any(not infos for infos in listed.values()):
-            existing = client.list_database_names()
-        missing = [d for d in databases if not listed[d] and d not in existing]
-        if missing:
-            raise BackupError(
-                "Option `databases` names %s, which the server does not have (it has: %s); fix "
-                "the name, or seed the database first."
-                % (
-                    ", ".join(repr(d) for d in missing),
-                    ", ".join(sorted(existing)) or "none",
-                )
-            )
-        names = list(databases)
-    else:
-        names = sorted(d for d in client.list_database_names() if d not in SYSTEM_DATABASES)
     excluded = set(exclude_databases or [])
     selected = []
     skipped = []
-    for dbname in names:
-        if dbname in excluded:
-            continue
-        infos = listed[dbname] if dbname in listed else client[dbname].list_collections()
+    for dbname, infos in _database_collections(client, databases, excluded):
         for info in sorted(infos, key=lambda i: i["name"]):
             name = info["name"]
             ns = "%s.%s" % (dbname, name)
             kind = info.get("type", "collection")
-            if name.startswith("system.") or name.startswith(RESERVED_PREFIX):
+            if is_system_collection(name) or name.startswith(RESERVED_PREFIX):
                 continue
-            if kind != "collection":
+            if not is_plain_collection(kind):
                 skipped.append({"namespace": ns, "reason": "%s is not backed up" % kind})
                 continue
             if not include(ns) or exclude(ns):
@@ -188,6 +197,12 @@ def select_collections(
                     "type": kind,
                 }
             )
+    if not selected:
+        raise BackupError(
+            "Nothing to back up: the selected databases (%s) hold no collection that "
+            "`ns_include`/`ns_exclude` let through; check `databases`, `exclude_databases`, "
+            "`ns_include` and `ns_exclude`." % (", ".join(databases or []) or "all")
+        )
     return selected, skipped
 
 
@@ -242,10 +257,6 @@ class _Pipeline:
         self.thread.join()
 
 
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-
-
 def _server_info(client, capabilities):
     capabilities = capabilities or {}
     version = capabilities.get("version")
@@ -274,37 +285,16 @@ def run_backup(
     capabilities=None,
 ):
     """Write a backup of the selected collections into ``dest``; returns the module result."""
-    now = now or _now()
+    now = now or utc_now()
     final_name = backup_name(name, now)
-    if not 1 <= int(compression_level) <= 9:
-        raise BackupError(
-            "Option `compression_level` is %r; give 1 (fastest) to 9 (smallest)."
-            % compression_level
-        )
-    if os.path.exists(dest) and not os.path.isdir(dest):
-        raise BackupError("Option `dest` is %r, which is not a directory; give a directory." % dest)
+    _check_options(compression_level, dest)
     path = os.path.join(dest, final_name)
     selected, skipped = select_collections(
         client, databases, exclude_databases, ns_include, ns_exclude
     )
-    if not selected:
-        raise BackupError(
-            "Nothing to back up: the selected databases (%s) hold no collection that "
-            "`ns_include`/`ns_exclude` let through; check `databases`, `exclude_databases`, "
-            "`ns_include` and `ns_exclude`." % (", ".join(databases or []) or "all")
-        )
     dbs = sorted({c["db"] for c in selected})
     settled = _settled_state(client, dbs)  # first: a running restore has a journal too
-    try:
-        pending = pending_journals(client, dbs)
-    except RestoreError as exc:  # pragma: no cover - defensive
-        raise BackupError(str(exc)) from exc
-    if pending:
-        raise BackupError(
-            "Database %s holds the journal (%s) of a restore that was interrupted, so part of "
-            "its data may sit in a set-aside collection; run mongodb_restore with recover: "
-            "true first, then back up." % (", ".join(sorted(pending)), JOURNAL)
-        )
+    _refuse_pending_restores(client, dbs)
     server = _server_info(client, capabilities)
     result = {
         "changed": True,
@@ -321,21 +311,80 @@ def run_backup(
         "verified": verify,
     }
     if check_mode:
-        for spec in selected:
-            count = document_count(client[spec["db"]][spec["name"]])
-            result["collections"].append(
-                {
-                    "database": spec["db"],
-                    "collection": spec["name"],
-                    "documents": count,
-                    "bytes": None,
-                    "sha256": None,
-                    "indexes": [i["name"] for i in client[spec["db"]][spec["name"]].list_indexes()],
-                }
-            )
-            result["documents"] += count
-        return result
+        collections = [_planned(client, spec) for spec in selected]
+    else:
+        manifest = _write_and_keep(
+            dest,
+            final_name,
+            _collections(client, selected, batch_size),
+            server,
+            created=result["created"],
+            compression_level=compression_level,
+            mtime=now.timestamp(),
+            verify=verify,
+            before_keep=lambda: _refuse_if_migrated(client, dbs, settled),
+        )
+        result["size"] = os.path.getsize(path)
+        collections = [
+            {k: v for k, v in c.items() if k not in ("bson", "metadata")}
+            for c in manifest["collections"]
+        ]
+    result["collections"] = collections
+    result["documents"] = sum(c["documents"] for c in collections)
+    return result
 
+
+def _check_options(compression_level, dest):
+    if not 1 <= int(compression_level) <= 9:
+        raise BackupError(
+            "Option `compression_level` is %r; give 1 (fastest) to 9 (smallest)."
+            % compression_level
+        )
+    if os.path.exists(dest) and not os.path.isdir(dest):
+        raise BackupError("Option `dest` is %r, which is not a directory; give a directory." % dest)
+
+
+def _refuse_pending_restores(client, dbs):
+    try:
+        pending = pending_journals(client, dbs)
+    except RestoreError as exc:  # pragma: no cover - defensive
+        raise BackupError(str(exc)) from exc
+    if pending:
+        raise BackupError(
+            "Database %s holds the journal (%s) of a restore that was interrupted, so part of "
+            "its data may sit in a set-aside collection; run mongodb_restore with recover: "
+            "true first, then back up." % (", ".join(sorted(pending)), JOURNAL)
+        )
+
+
+def _planned(client, spec):
+    """Check mode: what the backup would hold of one collection."""
+    coll = client[spec["db"]][spec["name"]]
+    return {
+        "database": spec["db"],
+        "collection": spec["name"],
+        "documents": document_count(coll),
+        "bytes": None,
+        "sha256": None,
+        "indexes": [i["name"] for i in coll.list_indexes()],
+    }
+
+
+def _refuse_if_migrated(client, dbs, settled):
+    if _settled_state(client, dbs) != settled:
+        raise BackupError(
+            "A migration ran on database %s while it was being backed up, so the backup "
+            "may hold it half done; the backup was not kept (earlier backups are as they "
+            "were): back up again once the migration has finished." % ", ".join(dbs)
+        )
+
+
+def _write_and_keep(
+    dest, final_name, collections, server, created, compression_level, mtime, verify, before_keep
+):
+    """Write the backup under a temporary name in ``dest``, check it, call ``before_keep()``
+    (which raises to refuse it) and rename it to ``final_name``; returns its manifest.
+    Whatever fails, the temporary file is removed and nothing else is touched."""
     if not os.path.isdir(dest):
         os.makedirs(dest, mode=0o750, exist_ok=True)
     temp = os.path.join(dest, ".%s.%d.%s.partial" % (final_name, os.getpid(), uuid.uuid4().hex[:8]))
@@ -343,27 +392,16 @@ def run_backup(
     try:
         with os.fdopen(fd, "w+b") as out:
             writer = TarballWriter(
-                out, compresslevel=compression_level, mtime=now.timestamp(), sync_bytes=SYNC_BYTES
+                out, compresslevel=compression_level, mtime=mtime, sync_bytes=SYNC_BYTES
             )
-            manifest = write_backup(
-                writer,
-                _collections(client, selected, batch_size),
-                server,
-                result["created"],
-                feed=_feed_threaded,
-            )
+            manifest = write_backup(writer, collections, server, created, feed=_feed_threaded)
             out.flush()
             os.fsync(out.fileno())
         writer.verify_file(temp)
         if verify == "full":
             _verify_full(temp, manifest["collections"])
-        if _settled_state(client, dbs) != settled:
-            raise BackupError(
-                "A migration ran on database %s while it was being backed up, so the backup "
-                "may hold it half done; the backup was not kept (earlier backups are as they "
-                "were): back up again once the migration has finished." % ", ".join(dbs)
-            )
-        os.replace(temp, path)
+        before_keep()
+        os.replace(temp, os.path.join(dest, final_name))
         _fsync_dir(dest)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -376,14 +414,7 @@ def run_backup(
                 % (dest, _disk_size(dest), os.strerror(exc.errno))
             ) from exc
         raise
-    collections = [
-        {k: v for k, v in c.items() if k not in ("bson", "metadata")}
-        for c in manifest["collections"]
-    ]
-    result["size"] = os.path.getsize(path)
-    result["collections"] = collections
-    result["documents"] = sum(c["documents"] for c in collections)
-    return result
+    return manifest
 
 
 def _settled_state(client, dbs):
@@ -411,14 +442,10 @@ def _settled_state(client, dbs):
         holder = running_migration(db, MIGRATION_LOCKS)
         if holder is not None:
             raise BackupError(
-                "A migration is running on database %s (owner %s, lock held until %s UTC), so "
-                "a backup now would hold it half done; no backup was kept (earlier ones are as "
+                "A %s is running on database %s (owner %s, lock held until %s UTC), so a "
+                "backup now would hold it half done; no backup was kept (earlier ones are as "
                 "they were): back up again once it has finished."
-                % (
-                    dbname,
-                    holder.get("owner"),
-                    holder["expires_at"].isoformat(timespec="seconds"),
-                )
+                % (holder_noun(holder), dbname, holder.get("owner"), when(holder["expires_at"]))
             )
         state[dbname] = [
             (r["_id"], r.get("applied_at"))

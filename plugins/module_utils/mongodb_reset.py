@@ -16,8 +16,10 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils._migration_lock i
     MigrationLock,
     MigrationLockError,
     default_owner,
+    holder_operation,
     running_migration,
 )
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._time import when
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
 
 # The architecture's go_dev collections. migrations goes too: after a reset the schema
@@ -58,11 +60,19 @@ def check_request(database, collections):
             )
 
 
-def _refuse_migration(db, holder):
+def _refuse_locked(db, holder):
+    """The refusal while another run (a migration or another reset) holds the lock."""
+    operation = holder_operation(holder)
     return ResetError(
-        "A migrate run (owner %s) holds the lock on database %r until %s UTC; wait for it "
-        "to finish and reset again, so its records are not dropped under it."
-        % (holder.get("owner"), db.name, holder["expires_at"].isoformat(timespec="seconds"))
+        "A %s run (owner %s) holds the lock on database %r until %s UTC; wait for it "
+        "to finish and reset again%s."
+        % (
+            operation,
+            holder.get("owner"),
+            db.name,
+            when(holder["expires_at"]),
+            ", so its records are not dropped under it" if operation == "migrate" else "",
+        )
     )
 
 
@@ -105,16 +115,18 @@ def reset(
     if check_mode or (not dropped and reseed is None):
         holder = running_migration(db, lock_collection)
         if holder is not None:
-            raise _refuse_migration(db, holder)
+            raise _refuse_locked(db, holder)
         return _drop_and_seed(db, dropped, absent, reseed, collections, check_mode)
     # The reset holds the migrations' own lock while it drops and reseeds: it is refused
     # while a migration runs, and a migration started meanwhile waits for it (lock_timeout)
     # instead of writing its records into collections being dropped.
-    lock = MigrationLock(db, lock_collection, owner="reset " + default_owner(), timeout=0)
+    lock = MigrationLock(
+        db, lock_collection, owner="reset " + default_owner(), timeout=0, operation="reset"
+    )
     try:
         lock.acquire()
     except MigrationLockError as exc:
-        raise _refuse_migration(db, exc.holder) from exc
+        raise _refuse_locked(db, exc.holder) from exc
     try:
         return _drop_and_seed(db, dropped, absent, reseed, collections, False)
     finally:

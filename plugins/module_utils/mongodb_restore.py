@@ -6,7 +6,7 @@
 
 """Restore a dump into MongoDB without ever leaving a half-restored collection.
 
-1. Verify the whole input (``mongodb_archive``): nothing is written if any check fails.
+1. Verify the whole input (``_archive_readers.open_source``): nothing is written if any check fails.
 2. Plan: map every source namespace through ``ns_include``/``ns_exclude`` and
    ``ns_from``/``ns_to`` (mongorestore's pattern language), look at each target.
 3. Load: each collection goes into a staging collection of its target database (dot-free
@@ -27,6 +27,7 @@ callable ``hook(step, info)`` that raises. It is not a module option.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import re
 import socket
@@ -47,8 +48,8 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils._restore_journal 
     run_alive,
     run_committed,
     running_restore,
-    utc_now,
 )
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._time import utc_now
 
 try:
     import pymongo
@@ -57,15 +58,17 @@ try:
 except ImportError:  # pragma: no cover - the module reports missing pymongo first
     pymongo = SON = None
 
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import (
-    CHUNK_SIZE,
-    ArchiveError,
-    open_source,
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_bson import (
     prefetch,
     raw_documents,
     split_documents,
 )
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_format import (
+    CHUNK_SIZE,
+    is_valid_database_name,
+)
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_readers import open_source
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import document_count
 
 # FerretDB answers renameCollection with dropTarget: true with NotImplemented.
 DROP_TARGET_REFUSED = frozenset((238,))
@@ -76,7 +79,7 @@ _INDEX_NOISE = ("v", "ns", "background")
 _OPTION_NOISE = ("uuid", "idIndex")
 
 # Documents go to the server in insert commands of up to this many bytes: whole read chunks
-# (mongodb_archive.CHUNK_SIZE, 8 MiB) are gathered while another would fit, so two make one
+# (_archive_format.CHUNK_SIZE, 8 MiB) are gathered while another would fit, so two make one
 # insert of about 16 MiB, as large as the benchmark's limit sends. Each insert costs the
 # server a fixed price and leaves it idle while the next is sent: with FerretDB 100 MB took
 # 4.7-5.7 s in 8 MiB inserts, 4.0-4.7 s in 16 MiB ones. Larger (28 MiB) was no faster and
@@ -308,8 +311,6 @@ def _index_signature(indexes):
 
 
 def _raw_sha256(collection):
-    import hashlib
-
     sha = hashlib.sha256()
     count = 0
     for batch in collection.find_raw_batches():
@@ -325,8 +326,7 @@ def _check_target(namespace, source, flavor):
             "(for example dev.*)." % (namespace, source)
         )
     db, coll = namespace.split(".", 1)
-    forbidden = set('/\\. "$*<>:|?\x00')
-    if not db or set(db) & forbidden or len(db.encode("utf-8")) > 63:
+    if not is_valid_database_name(db):
         raise RestoreError(
             "Target database %r (from %s) is not a valid MongoDB database name; fix `ns_to`."
             % (db, source)
@@ -634,6 +634,8 @@ def _fix_mmap_threshold():
 
 
 def _execute(client, source, work, restore_mode, swapper, run_id, token):
+    """Load every item of ``work`` into its staging collection, commit, and swap them in;
+    each step journaled, so a run stopped anywhere is finished or undone by the next."""
     dbs = []
     for item in work:
         if item.db not in dbs:
@@ -642,95 +644,16 @@ def _execute(client, source, work, restore_mode, swapper, run_id, token):
     run_doc_id = "run-%s" % run_id
     committed = False
     try:
-        for dbname in dbs:
-            client[dbname][JOURNAL].insert_one(
-                {
-                    "_id": run_doc_id,
-                    "kind": "run",
-                    "run": run_id,
-                    "state": "loading",
-                    "coordinator": coordinator,
-                    "databases": dbs,
-                    "host": socket.gethostname(),
-                    "pid": os.getpid(),
-                    "token": token,
-                    "started": utc_now(),
-                }
-            )
-        for n, item in enumerate(work):
-            item.staging = "%sstaging_%s_%d" % (RESERVED_PREFIX, run_id, n)
-            item.aside = "%saside_%s_%d" % (RESERVED_PREFIX, run_id, n)
-            item.journal_id = "item-%s-%d" % (run_id, n)
-            client[item.db][JOURNAL].insert_one(
-                {
-                    "_id": item.journal_id,
-                    "kind": "item",
-                    "run": run_id,
-                    "n": n,
-                    "target": item.coll,
-                    "staging": item.staging,
-                    "aside": item.aside,
-                    "mode": restore_mode,
-                    "had_target": item.action in ("replace", "merge"),
-                    "state": "loading",
-                    "at": utc_now(),
-                }
-            )
-            _create_staging(client, item, restore_mode)
-
+        _journal_run(client, dbs, run_doc_id, run_id, token)
+        _stage(client, work, restore_mode, run_id)
         loader = _Loader(client, restore_mode)
-        for item in work:
-            if item.action == "merge":
-                loader.copy_existing(item)
-                current = list(client[item.db][item.coll].list_indexes())
-                names = {i.get("name") for i in current}
-                _create_indexes(
-                    client,
-                    item,
-                    current + [i for i in item.entry.indexes if i.get("name") not in names],
-                )
-                item.indexes = sorted(names | set(item.indexes))
-        by_entry = {id(i.entry): i for i in work}
-        chunks = source.iter_chunks([i.entry for i in work])
-        batch, batch_bytes, batch_item = [], 0, None
-        # The first insert leaves with the first chunk: the server has nothing to do until
-        # then. The others as soon as no further chunk would fit.
-        limit = CHUNK_SIZE
-        for entry, docs, size in prefetch(_documents(chunks), itemgetter(2), AHEAD_BYTES):
-            item = by_entry[id(entry)]
-            if batch and item is not batch_item:
-                loader.insert(batch_item, batch)
-                batch, batch_bytes = [], 0
-            batch.extend(docs)
-            batch_bytes += size
-            batch_item = item
-            if batch_bytes + CHUNK_SIZE > limit:
-                loader.insert(batch_item, batch)
-                batch, batch_bytes = [], 0
-                limit = INSERT_BYTES
-        loader.insert(batch_item, batch)
-        del batch
-        for item in work:
-            expected = item.entry.documents
-            got = item.inserted + item.duplicates
-            if got != expected:
-                raise RestoreError(
-                    "%s.%s received %d of the %d documents of %s; the restore was undone and "
-                    "nothing was replaced."
-                    % (item.db, item.coll, got, expected, item.entry.namespace)
-                )
-            if item.action != "merge":
-                _create_indexes(client, item, item.entry.indexes)
-            client[item.db][JOURNAL].update_one(
-                {"_id": item.journal_id}, {"$set": {"state": "staged", "at": utc_now()}}
-            )
-            _fault("staged", database=item.db, collection=item.coll)
-
+        _copy_merged(client, loader, work)
+        _load(source, work, loader)
+        _check_staged(client, work)
         # Merge that added nothing: nothing to swap.
-        for item in list(work):
+        for item in work:
             if item.action == "merge" and item.inserted == 0 and not _new_indexes(client, item):
                 item.action = "unchanged"
-
         # The commit point: from here on the restore is finished, never undone.
         client[coordinator][JOURNAL].update_one(
             {"_id": run_doc_id}, {"$set": {"state": "committed", "committed": utc_now()}}
@@ -748,7 +671,115 @@ def _execute(client, source, work, restore_mode, swapper, run_id, token):
                 "again, run the restore again." % (", ".join(dbs), _errmsg(exc), dbs[0])
             ) from exc
         raise
+    _swap_in(client, work, dbs, run_doc_id, swapper)
 
+
+def _journal_run(client, dbs, run_doc_id, run_id, token):
+    """The run's document in the journal of every database it restores into; the first
+    database's (the coordinator's) is its commit record."""
+    for dbname in dbs:
+        client[dbname][JOURNAL].insert_one(
+            {
+                "_id": run_doc_id,
+                "kind": "run",
+                "run": run_id,
+                "state": "loading",
+                "coordinator": dbs[0],
+                "databases": dbs,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "token": token,
+                "started": utc_now(),
+            }
+        )
+
+
+def _stage(client, work, restore_mode, run_id):
+    """Per item: its names (staging, set-aside), its journal entry, its staging collection."""
+    for n, item in enumerate(work):
+        item.staging = "%sstaging_%s_%d" % (RESERVED_PREFIX, run_id, n)
+        item.aside = "%saside_%s_%d" % (RESERVED_PREFIX, run_id, n)
+        item.journal_id = "item-%s-%d" % (run_id, n)
+        client[item.db][JOURNAL].insert_one(
+            {
+                "_id": item.journal_id,
+                "kind": "item",
+                "run": run_id,
+                "n": n,
+                "target": item.coll,
+                "staging": item.staging,
+                "aside": item.aside,
+                "mode": restore_mode,
+                "had_target": item.action in ("replace", "merge"),
+                "state": "loading",
+                "at": utc_now(),
+            }
+        )
+        _create_staging(client, item, restore_mode)
+
+
+def _copy_merged(client, loader, work):
+    """Merge mode: a staging collection starts as a copy of its target, with the target's
+    indexes and the dump's others."""
+    for item in work:
+        if item.action == "merge":
+            loader.copy_existing(item)
+            current = list(client[item.db][item.coll].list_indexes())
+            names = {i.get("name") for i in current}
+            _create_indexes(
+                client,
+                item,
+                current + [i for i in item.entry.indexes if i.get("name") not in names],
+            )
+            item.indexes = sorted(names | set(item.indexes))
+
+
+def _load(source, work, loader):
+    """The dump's documents into the staging collections, in inserts of up to INSERT_BYTES,
+    read ahead (AHEAD_BYTES) while the server stores the last."""
+    by_entry = {id(i.entry): i for i in work}
+    chunks = source.iter_chunks([i.entry for i in work])
+    batch, batch_bytes, batch_item = [], 0, None
+    # The first insert leaves with the first chunk: the server has nothing to do until
+    # then. The others as soon as no further chunk would fit.
+    limit = CHUNK_SIZE
+    for entry, docs, size in prefetch(_documents(chunks), itemgetter(2), AHEAD_BYTES):
+        item = by_entry[id(entry)]
+        if batch and item is not batch_item:
+            loader.insert(batch_item, batch)
+            batch, batch_bytes = [], 0
+        batch.extend(docs)
+        batch_bytes += size
+        batch_item = item
+        if batch_bytes + CHUNK_SIZE > limit:
+            loader.insert(batch_item, batch)
+            batch, batch_bytes = [], 0
+            limit = INSERT_BYTES
+    loader.insert(batch_item, batch)
+
+
+def _check_staged(client, work):
+    """Every document arrived; then the indexes, and the item journaled as staged."""
+    for item in work:
+        expected = item.entry.documents
+        got = item.inserted + item.duplicates
+        if got != expected:
+            raise RestoreError(
+                "%s.%s received %d of the %d documents of %s; the restore was undone and "
+                "nothing was replaced." % (item.db, item.coll, got, expected, item.entry.namespace)
+            )
+        if item.action != "merge":
+            _create_indexes(client, item, item.entry.indexes)
+        client[item.db][JOURNAL].update_one(
+            {"_id": item.journal_id}, {"$set": {"state": "staged", "at": utc_now()}}
+        )
+        _fault("staged", database=item.db, collection=item.coll)
+
+
+def _swap_in(client, work, dbs, run_doc_id, swapper):
+    """After the commit: every staging collection swapped in, the journal emptied (the
+    coordinator's run document last)."""
+    coordinator = dbs[0]
     try:
         for dbname in dbs:
             if dbname != coordinator:
@@ -799,7 +830,6 @@ def _undo(client, work, dbs, run_doc_id):
 
 
 __all__ = [
-    "ArchiveError",
     "FAULT_HOOK",
     "JOURNAL",
     "RestoreError",

@@ -187,13 +187,13 @@ verified:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._archive_format import (
+    BSON_IMPORT_ERROR,
+    HAS_BSON,
+)
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.backup_retention import (
     RetentionError,
     apply,
-)
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb_archive import (
-    BSON_IMPORT_ERROR,
-    HAS_BSON,
 )
 
 

@@ -17,7 +17,13 @@ from pathlib import Path
 import bson
 import pymongo
 import pytest
-from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_archive as archive
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import (
+    _archive_bson,
+    _archive_format,
+    _archive_readers,
+    _archive_write_backup,
+    _archive_write_mongodump,
+)
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_backup as backup
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_restore as restore
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.mongodb import (
@@ -58,7 +64,7 @@ def raw_docs(collection, sort=True):
     kwargs = {"sort": [("_id", 1)]} if sort else {}
     out = []
     for batch in collection.find_raw_batches(**kwargs):
-        offsets = archive.split_documents(batch, "test")
+        offsets = _archive_bson.split_documents(batch, "test")
         ends = offsets[1:] + [len(batch)]
         out.extend(batch[a:b] for a, b in zip(offsets, ends, strict=True))
     return out
@@ -307,7 +313,8 @@ def test_batches_are_sized_from_the_first_documents(mongo_client, fresh_db_name)
     big = backup._batch_size(db.big, "big")
     assert big == backup.BATCH_BYTES // len(bson.encode({"_id": 0, "blob": "b" * 1_000_000}))
     assert [
-        len(archive.split_documents(b, "big")) for b in db.big.find_raw_batches(batch_size=big)
+        len(_archive_bson.split_documents(b, "big"))
+        for b in db.big.find_raw_batches(batch_size=big)
     ] == [big, 20 - big]
     assert backup._batch_size(db.tiny, "tiny") == 100_000
     assert backup._batch_size(db.empty, "empty") is None
@@ -401,15 +408,15 @@ def _changed_document(path, tmp_path):
 
 
 def _archive_with_bad_crc(path, tmp_path):
-    inventory_source = archive.open_source(str(path))
+    inventory_source = _archive_readers.open_source(str(path))
     inventory = inventory_source.scan()
     docs = b"".join(chunk for _, chunk, _ in inventory_source.iter_chunks(inventory.collections))
     buf = io.BytesIO()
-    archive.write_archive(
+    _archive_write_mongodump.write_archive(
         buf,
         [
-            archive.ArchiveCollection(
-                c.db, c.name, archive.metadata_json(c.name, c.indexes), [docs]
+            _archive_write_mongodump.ArchiveCollection(
+                c.db, c.name, _archive_format.metadata_json(c.name, c.indexes), [docs]
             )
             for c in inventory.collections
         ],
@@ -466,17 +473,17 @@ def _dump_tar(path, tmp_path, gz):
 
 def _dump_archive(path, tmp_path, gz):
     """The backup's collections as a mongodump --archive."""
-    source = archive.open_source(str(path))
+    source = _archive_readers.open_source(str(path))
     inventory = source.scan()
     chunks = {}
     for entry, chunk, _ in source.iter_chunks(inventory.collections):
         chunks.setdefault(entry.namespace, []).append(chunk)
     buf = io.BytesIO()
-    archive.write_archive(
+    _archive_write_mongodump.write_archive(
         buf,
         [
-            archive.ArchiveCollection(
-                c.db, c.name, archive.metadata_json(c.name, c.indexes), chunks[c.namespace]
+            _archive_write_mongodump.ArchiveCollection(
+                c.db, c.name, _archive_format.metadata_json(c.name, c.indexes), chunks[c.namespace]
             )
             for c in inventory.collections
         ],
@@ -517,7 +524,7 @@ def test_bytes_after_the_end_of_the_input_are_refused_and_nothing_touched(
     preview = do_restore(mongo_client, caps, path, check_mode=True)
     assert [c["action"] for c in preview["collections"]] == ["replace"]
     path.write_bytes(path.read_bytes() + JUNK)
-    with pytest.raises(archive.ArchiveError, match="has 4096 bytes after the end of its"):
+    with pytest.raises(_archive_format.ArchiveError, match="has 4096 bytes after the end of its"):
         do_restore(mongo_client, caps, path)
     assert snapshot(mongo_client, fresh_db_name) == before
     assert reserved_collections(mongo_client, fresh_db_name) == []
@@ -530,7 +537,7 @@ def test_corrupt_input_is_refused_and_the_database_left_untouched(
     good, before = _moved_on_database(mongo_client, caps, fresh_db_name, tmp_path)
     make, message = CORRUPTIONS[kind]
     bad = make(good, tmp_path)
-    with pytest.raises(archive.ArchiveError, match=message):
+    with pytest.raises(_archive_format.ArchiveError, match=message):
         do_restore(mongo_client, caps, bad)
     assert snapshot(mongo_client, fresh_db_name) == before
     assert reserved_collections(mongo_client, fresh_db_name) == []
@@ -545,9 +552,9 @@ def test_documents_ferretdb_refuses_leave_the_target_as_it_was(
     path = tmp_path / "decimal.tar.gz"
     docs = [bson.encode({"_id": i, "price": Decimal128("1.10")}) for i in range(3)]
     with open(path, "wb") as out:
-        archive.write_backup(
-            archive.TarballWriter(out),
-            [archive.BackupCollection(fresh_db_name, "users", [b"".join(docs)])],
+        _archive_write_backup.write_backup(
+            _archive_write_backup.TarballWriter(out),
+            [_archive_write_backup.BackupCollection(fresh_db_name, "users", [b"".join(docs)])],
             {"version": "7.0.42"},
             "2026-11-24T02:00:00Z",
         )

@@ -496,3 +496,29 @@ def test_a_migration_started_during_a_reset_waits_for_it(mongo_client, fresh_db_
     assert during["records"] == 0  # it ran nothing
     # The reset gave the lock back: the migration, run again, applies.
     assert mongodb_migrate.migrate(db, MIGRATIONS)["changed"] is True
+
+
+def test_a_lock_held_by_a_reset_is_named_as_a_reset(mongo_client, fresh_db_name, tmp_path):
+    """mongodb_reset takes the migrations' lock: a migrate run or a backup refused while a
+    reset holds it names the reset, not a migration."""
+    db = mongo_client[fresh_db_name]
+    db.users.insert_one({"_id": "user-local"})
+    during = {}
+
+    def refused_while_the_reset_holds_the_lock(**kwargs):
+        with pytest.raises(_migration_lock.MigrationLockError) as waited:
+            mongodb_migrate.migrate(db, MIGRATIONS, lock_timeout=0)
+        during["migrate"] = str(waited.value)
+        with pytest.raises(backup.BackupError) as refused:
+            backup.run_backup(mongo_client, str(tmp_path / "daily"), databases=[fresh_db_name])
+        during["backup"] = str(refused.value)
+        with pytest.raises(mongodb_reset.ResetError) as second:
+            mongodb_reset.reset(db, confirm=True)
+        during["reset"] = str(second.value)
+        return {"changed": False}
+
+    mongodb_reset.reset(db, confirm=True, reseed=refused_while_the_reset_holds_the_lock)
+    assert f"Another reset run holds the lock on database '{fresh_db_name}'" in during["migrate"]
+    assert "migrate run" not in during["migrate"]
+    assert f"A reset is running on database {fresh_db_name} (owner reset " in during["backup"]
+    assert "A reset run (owner reset " in during["reset"] and "migrat" not in during["reset"]

@@ -7,8 +7,10 @@ import shutil
 
 import bson
 import pytest
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import (
+    _archive_write_backup,
+)
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import backup_retention as retention
-from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_archive as archive
 
 PATTERN = retention.name_pattern("mongodb")
 
@@ -127,10 +129,10 @@ def template(tmp_path_factory):
     path = tmp_path_factory.mktemp("template") / "backup.tar.gz"
     docs = b"".join(bson.encode({"_id": i}) for i in range(10))
     with open(path, "wb") as out:
-        writer = archive.TarballWriter(out)
-        archive.write_backup(
+        writer = _archive_write_backup.TarballWriter(out)
+        _archive_write_backup.write_backup(
             writer,
-            [archive.BackupCollection("go_dev", "users", [docs])],
+            [_archive_write_backup.BackupCollection("go_dev", "users", [docs])],
             {"version": "7.0.42"},
             "2026-11-24T02:00:00Z",
         )

@@ -17,7 +17,13 @@ import uuid
 
 import bson
 import pytest
-from ansible_collections.vhvcorp.devtools.plugins.module_utils import mongodb_archive as archive
+from ansible_collections.vhvcorp.devtools.plugins.module_utils import (
+    _archive_bson,
+    _archive_format,
+    _archive_readers,
+    _archive_write_backup,
+    _archive_write_mongodump,
+)
 from bson.binary import Binary
 from bson.code import Code
 from bson.dbref import DBRef
@@ -30,7 +36,7 @@ from bson.regex import Regex
 from bson.son import SON
 from bson.timestamp import Timestamp
 
-ArchiveError = archive.ArchiveError
+ArchiveError = _archive_format.ArchiveError
 SERVER = {"version": "7.0.42", "flavor": "mongodb", "ferretdb_version": None}
 CREATED = "2026-11-24T02:00:00Z"
 
@@ -101,15 +107,15 @@ def signed64(value):
 
 def write_backup(path, collections, level=6):
     with open(path, "wb") as out:
-        writer = archive.TarballWriter(out, compresslevel=level, mtime=1_700_000_000)
-        manifest = archive.write_backup(writer, collections, SERVER, CREATED)
+        writer = _archive_write_backup.TarballWriter(out, compresslevel=level, mtime=1_700_000_000)
+        manifest = _archive_write_backup.write_backup(writer, collections, SERVER, CREATED)
     writer.verify_file(str(path))
     return manifest
 
 
 def read_all(path):
     """{namespace: [raw documents]} read through open_source, and the inventory."""
-    source = archive.open_source(str(path))
+    source = _archive_readers.open_source(str(path))
     inventory = source.scan()
     found = {c.namespace: [] for c in inventory.collections}
     for entry, chunk, offsets in source.iter_chunks(inventory.collections):
@@ -145,7 +151,7 @@ def small_backup(tmp_path, name="backup.tar.gz"):
     write_backup(
         path,
         [
-            archive.BackupCollection(
+            _archive_write_backup.BackupCollection(
                 "go_dev",
                 "users",
                 [b"".join(docs[:20]), b"".join(docs[20:])],
@@ -160,11 +166,11 @@ def small_backup(tmp_path, name="backup.tar.gz"):
 
 
 def test_crc64_matches_the_standard_check_value_and_a_bitwise_reference():
-    crc = archive.Crc64()
+    crc = _archive_format.Crc64()
     crc.update(b"123456789")
     assert crc.value == 0x995DC9BBDF1939FA  # CRC-64/XZ check value, as Go's crc64.ECMA
     data = os.urandom(5001)
-    crc = archive.Crc64()
+    crc = _archive_format.Crc64()
     for start in range(0, len(data), 333):  # odd-sized pieces
         crc.update(data[start : start + 333])
     assert crc.value == crc64_reference(data)
@@ -172,14 +178,14 @@ def test_crc64_matches_the_standard_check_value_and_a_bitwise_reference():
 
 
 def test_collection_file_names_follow_mongodump():
-    assert archive.collection_file_base("users") == "users"
-    assert archive.collection_file_base("a b/c;d,e?f") == "a%20b%2Fc%3Bd%2Ce%3Ff"
-    assert archive.collection_file_base("keep$&+:=@-._~") == "keep$&+:=@-._~"
-    assert archive.collection_file_base("é") == "%C3%A9"
+    assert _archive_format.collection_file_base("users") == "users"
+    assert _archive_format.collection_file_base("a b/c;d,e?f") == "a%20b%2Fc%3Bd%2Ce%3Ff"
+    assert _archive_format.collection_file_base("keep$&+:=@-._~") == "keep$&+:=@-._~"
+    assert _archive_format.collection_file_base("é") == "%C3%A9"
     long_name = "n" * 300
     digest = base64.urlsafe_b64encode(hashlib.sha1(long_name.encode()).digest())  # noqa: S324
     expected = "n" * 208 + "%24" + digest.decode().rstrip("=")
-    assert archive.collection_file_base(long_name) == expected
+    assert _archive_format.collection_file_base(long_name) == expected
     assert len(expected) == 238
 
 
@@ -189,7 +195,9 @@ def test_collection_file_names_follow_mongodump():
 def test_backup_round_trip_keeps_every_bson_type_byte_for_byte(tmp_path):
     docs = every_bson_type()
     path = tmp_path / "types.tar.gz"
-    manifest = write_backup(path, [archive.BackupCollection("types", "all", [b"".join(docs)])])
+    manifest = write_backup(
+        path, [_archive_write_backup.BackupCollection("types", "all", [b"".join(docs)])]
+    )
     assert manifest["collections"][0]["documents"] == len(docs)
 
     inventory, found = read_all(path)
@@ -206,13 +214,15 @@ def test_backup_round_trip_keeps_every_bson_type_byte_for_byte(tmp_path):
 def test_isal_and_zlib_read_what_the_other_wrote(tmp_path, monkeypatch, writer_fast):
     """isal is optional on a target host: each backend must read the other's tarballs, and the
     standard library's tarfile must read both (so do gzip(1) and tar(1))."""
-    assert archive._igzip is not None, "isal is in requirements.txt; the venv lacks it"
-    fast = archive._igzip
+    assert _archive_format._igzip is not None, "isal is in requirements.txt; the venv lacks it"
+    fast = _archive_format._igzip
     docs = every_bson_type()
     path = tmp_path / "types.tar.gz"
-    monkeypatch.setattr(archive, "_igzip", fast if writer_fast else None)
-    write_backup(path, [archive.BackupCollection("types", "all", [b"".join(docs)])], level=1)
-    monkeypatch.setattr(archive, "_igzip", None if writer_fast else fast)
+    monkeypatch.setattr(_archive_format, "_igzip", fast if writer_fast else None)
+    write_backup(
+        path, [_archive_write_backup.BackupCollection("types", "all", [b"".join(docs)])], level=1
+    )
+    monkeypatch.setattr(_archive_format, "_igzip", None if writer_fast else fast)
     assert read_all(path)[1] == {"types.all": docs}
     with tarfile.open(path, "r:gz") as tar:
         assert tar.extractfile("types/all.bson").read() == b"".join(docs)
@@ -222,14 +232,18 @@ def test_isal_and_zlib_read_what_the_other_wrote(tmp_path, monkeypatch, writer_f
 def test_archive_round_trip_keeps_every_bson_type_byte_for_byte(tmp_path, gz):
     docs = every_bson_type()
     path = tmp_path / ("dump.archive.gz" if gz else "dump.archive")
-    meta = archive.metadata_json("all", [SON([("v", 2), ("key", {"_id": 1}), ("name", "_id_")])])
+    meta = _archive_format.metadata_json(
+        "all", [SON([("v", 2), ("key", {"_id": 1}), ("name", "_id_")])]
+    )
     with open(path, "wb") as raw:
         out = gzip.GzipFile(fileobj=raw, mode="wb") if gz else raw
-        counts = archive.write_archive(
+        counts = _archive_write_mongodump.write_archive(
             out,
             [
-                archive.ArchiveCollection("types", "all", meta, [docs[0], b"".join(docs[1:])]),
-                archive.ArchiveCollection("types", "empty", meta, []),
+                _archive_write_mongodump.ArchiveCollection(
+                    "types", "all", meta, [docs[0], b"".join(docs[1:])]
+                ),
+                _archive_write_mongodump.ArchiveCollection("types", "empty", meta, []),
             ],
             server_version="7.0.42",
         )
@@ -255,7 +269,7 @@ def test_archive_round_trip_keeps_every_bson_type_byte_for_byte(tmp_path, gz):
             ]
         )
     )
-    assert eof + archive.ARCHIVE_TERMINATOR in raw
+    assert eof + _archive_format.ARCHIVE_TERMINATOR in raw
 
 
 # --- mongodump's own layouts, built here by their documented rules --------------------------
@@ -294,7 +308,7 @@ def test_unpacked_backup_matches_mongodump_layout_file_by_file(tmp_path):
     write_backup(
         path,
         [
-            archive.BackupCollection(
+            _archive_write_backup.BackupCollection(
                 "go_dev",
                 "users",
                 [b"".join(users[:10]), b"".join(users[10:])],
@@ -302,7 +316,7 @@ def test_unpacked_backup_matches_mongodump_layout_file_by_file(tmp_path):
                 options=SON([("capped", True), ("size", 1048576)]),
                 uuid="0123456789abcdef0123456789abcdef",
             ),
-            archive.BackupCollection(
+            _archive_write_backup.BackupCollection(
                 "go_dev",
                 "release notes",
                 [notes[0]],
@@ -450,6 +464,59 @@ def test_hand_built_archive_is_read(tmp_path, gz):
     assert users.documents == 10 and users.options["capped"] is True
 
 
+def test_every_reader_skips_the_same_collections_for_the_same_reasons(tmp_path):
+    """The oplog, system collections, the local database and views, in a dump directory and
+    in an --archive of the same collections: the same ones are skipped, saying the same."""
+    doc = bson.encode({"_id": 1})
+    view = (
+        '{"options":{"viewOn":"users","pipeline":[]},"indexes":[],'
+        '"collectionName":"active_users","type":"view"}'
+    )
+    dump = tmp_path / "dump"
+    files = {
+        "oplog.bson": doc,
+        "go_dev/users.bson": doc,
+        "go_dev/users.metadata.json": METADATA_USERS.encode(),
+        "go_dev/system.profile.bson": doc,
+        "local/startup_log.bson": doc,
+        "go_dev/active_users.metadata.json": view.encode(),
+    }
+    for rel, data in files.items():
+        (dump / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dump / rel).write_bytes(data)
+    path = tmp_path / "dump.archive"
+    with open(path, "wb") as out:
+        _archive_write_mongodump.write_archive(
+            out,
+            [
+                _archive_write_mongodump.ArchiveCollection("", "oplog", "", [doc]),
+                _archive_write_mongodump.ArchiveCollection(
+                    "go_dev", "users", METADATA_USERS, [doc]
+                ),
+                _archive_write_mongodump.ArchiveCollection("go_dev", "system.profile", "", [doc]),
+                _archive_write_mongodump.ArchiveCollection("local", "startup_log", "", [doc]),
+                _archive_write_mongodump.ArchiveCollection(
+                    "go_dev", "active_users", view, [], "view"
+                ),
+            ],
+        )
+    reasons = {}
+    for source in (dump, path):
+        inventory = _archive_readers.open_source(str(source)).scan()
+        assert [c.namespace for c in inventory.collections] == ["go_dev.users"]
+        reasons[source.name] = sorted(s["reason"] for s in inventory.skipped)
+    assert (
+        reasons["dump"]
+        == reasons["dump.archive"]
+        == [
+            "oplog replay is not supported",
+            "system collection",
+            "the local database is not restored",
+            "view is not supported",
+        ]
+    )
+
+
 # --- refusals -----------------------------------------------------------------------------------
 
 
@@ -460,7 +527,7 @@ def test_truncated_backup_is_refused(tmp_path):
         damaged = tmp_path / (f"cut-{cut}.tar.gz")
         damaged.write_bytes(data[:cut])
         with pytest.raises(ArchiveError, match="truncated|damaged"):
-            archive.open_source(str(damaged)).scan()
+            _archive_readers.open_source(str(damaged)).scan()
 
 
 def test_flipped_byte_is_refused(tmp_path):
@@ -473,7 +540,7 @@ def test_flipped_byte_is_refused(tmp_path):
         target = tmp_path / "flipped.tar.gz"
         target.write_bytes(bytes(damaged))
         with pytest.raises(ArchiveError):
-            archive.open_source(str(target)).scan()
+            _archive_readers.open_source(str(target)).scan()
         refused += 1
     assert refused >= 20
 
@@ -484,9 +551,12 @@ def test_verify_file_catches_bytes_changed_on_disk_after_writing(tmp_path):
     docs = [bson.encode({"_id": i, "body": "x" * 300}) for i in range(200)]
     path = tmp_path / "backup.tar.gz"
     with open(path, "wb") as out:
-        writer = archive.TarballWriter(out, compresslevel=1, mtime=1_700_000_000)
-        archive.write_backup(
-            writer, [archive.BackupCollection("go_dev", "users", [b"".join(docs)])], SERVER, CREATED
+        writer = _archive_write_backup.TarballWriter(out, compresslevel=1, mtime=1_700_000_000)
+        _archive_write_backup.write_backup(
+            writer,
+            [_archive_write_backup.BackupCollection("go_dev", "users", [b"".join(docs)])],
+            SERVER,
+            CREATED,
         )
     writer.verify_file(str(path))
     data = path.read_bytes()
@@ -513,7 +583,7 @@ def test_flipped_byte_inside_a_member_fails_its_checksum(tmp_path):
     damaged = tmp_path / "member.tar.gz"
     write_tar(damaged, entries)
     with pytest.raises(ArchiveError, match="does not match its checksum in the manifest"):
-        archive.open_source(str(damaged)).scan()
+        _archive_readers.open_source(str(damaged)).scan()
 
 
 def test_member_missing_from_the_manifest_is_refused(tmp_path):
@@ -529,7 +599,7 @@ def test_member_missing_from_the_manifest_is_refused(tmp_path):
     damaged = tmp_path / "unlisted.tar.gz"
     write_tar(damaged, rewritten)
     with pytest.raises(ArchiveError, match="which its manifest does not list"):
-        archive.open_source(str(damaged)).scan()
+        _archive_readers.open_source(str(damaged)).scan()
 
 
 def test_file_listed_in_the_manifest_but_absent_is_refused(tmp_path):
@@ -538,7 +608,7 @@ def test_file_listed_in_the_manifest_but_absent_is_refused(tmp_path):
     damaged = tmp_path / "absent.tar.gz"
     write_tar(damaged, entries)
     with pytest.raises(ArchiveError, match="which its manifest lists"):
-        archive.open_source(str(damaged)).scan()
+        _archive_readers.open_source(str(damaged)).scan()
 
 
 def test_our_backup_without_its_manifest_is_refused(tmp_path):
@@ -547,7 +617,7 @@ def test_our_backup_without_its_manifest_is_refused(tmp_path):
     damaged = tmp_path / "nomanifest.tar.gz"
     write_tar(damaged, entries)
     with pytest.raises(ArchiveError, match="manifest.json is missing"):
-        archive.open_source(str(damaged)).scan()
+        _archive_readers.open_source(str(damaged)).scan()
 
 
 def hostile(tmp_path, info, data=None):
@@ -570,14 +640,14 @@ def hostile(tmp_path, info, data=None):
 def test_member_escaping_the_directory_is_refused(tmp_path, name):
     path = hostile(tmp_path, tarfile.TarInfo(name), b"\x05\x00\x00\x00\x00")
     with pytest.raises(ArchiveError, match="would escape the directory"):
-        archive.open_source(str(path)).scan()
+        _archive_readers.open_source(str(path)).scan()
 
 
 @pytest.mark.parametrize("name", ["/etc/cron.d/evil", "/dump/go_dev/users.bson"])
 def test_absolute_member_is_refused(tmp_path, name):
     path = hostile(tmp_path, tarfile.TarInfo(name), b"\x05\x00\x00\x00\x00")
     with pytest.raises(ArchiveError, match="absolute path"):
-        archive.open_source(str(path)).scan()
+        _archive_readers.open_source(str(path)).scan()
 
 
 @pytest.mark.parametrize("kind", [tarfile.SYMTYPE, tarfile.LNKTYPE], ids=["symlink", "hardlink"])
@@ -587,7 +657,7 @@ def test_link_member_is_refused(tmp_path, kind):
     info.linkname = "/etc/passwd" if kind == tarfile.SYMTYPE else "dump/go_dev/users.bson"
     path = hostile(tmp_path, info)
     with pytest.raises(ArchiveError, match="link member"):
-        archive.open_source(str(path)).scan()
+        _archive_readers.open_source(str(path)).scan()
 
 
 def test_device_member_is_refused(tmp_path):
@@ -595,14 +665,14 @@ def test_device_member_is_refused(tmp_path):
     info.type = tarfile.CHRTYPE
     path = hostile(tmp_path, info)
     with pytest.raises(ArchiveError, match="not a regular file"):
-        archive.open_source(str(path)).scan()
+        _archive_readers.open_source(str(path)).scan()
 
 
 def test_symlink_in_a_dump_directory_is_refused(tmp_path):
     build_dump_dir(tmp_path / "dump", gz=False)
     (tmp_path / "dump" / "go_dev" / "evil.bson").symlink_to("/etc/passwd")
     with pytest.raises(ArchiveError, match="symbolic link"):
-        archive.open_source(str(tmp_path / "dump")).scan()
+        _archive_readers.open_source(str(tmp_path / "dump")).scan()
 
 
 @pytest.mark.parametrize(
@@ -619,7 +689,7 @@ def test_bad_bson_framing_is_refused(tmp_path, content, message):
     build_dump_dir(tmp_path / "dump", gz=False)
     (tmp_path / "dump" / "go_dev" / "users.bson").write_bytes(content)
     with pytest.raises(ArchiveError, match=message):
-        archive.open_source(str(tmp_path / "dump")).scan()
+        _archive_readers.open_source(str(tmp_path / "dump")).scan()
 
 
 def test_truncated_archive_is_refused(tmp_path):
@@ -630,7 +700,7 @@ def test_truncated_archive_is_refused(tmp_path):
         target = tmp_path / "cut.archive"
         target.write_bytes(data[:cut])
         with pytest.raises(ArchiveError, match="truncated|magic number"):
-            archive.open_source(str(path.parent / "cut.archive")).scan()
+            _archive_readers.open_source(str(path.parent / "cut.archive")).scan()
 
 
 def test_archive_with_a_flipped_document_byte_fails_its_crc(tmp_path):
@@ -641,21 +711,21 @@ def test_archive_with_a_flipped_document_byte_fails_its_crc(tmp_path):
     data[position] ^= 0x01
     path.write_bytes(bytes(data))
     with pytest.raises(ArchiveError, match="CRC-64 of go_dev.users"):
-        archive.open_source(str(path)).scan()
+        _archive_readers.open_source(str(path)).scan()
 
 
 def test_unrecognised_file_is_refused_with_what_to_give(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("not a dump")
     with pytest.raises(ArchiveError, match="neither a tar nor a mongodump --archive"):
-        archive.open_source(str(path))
+        _archive_readers.open_source(str(path))
     with pytest.raises(ArchiveError, match="does not exist"):
-        archive.open_source(str(tmp_path / "missing.tar.gz"))
+        _archive_readers.open_source(str(tmp_path / "missing.tar.gz"))
 
 
 def test_input_changed_after_verification_is_caught_before_the_end(tmp_path):
     expected = build_dump_dir(tmp_path / "dump", gz=False)
-    source = archive.open_source(str(tmp_path / "dump"))
+    source = _archive_readers.open_source(str(tmp_path / "dump"))
     inventory = source.scan()
     users = tmp_path / "dump" / "go_dev" / "users.bson"
     users.write_bytes(b"".join(expected["go_dev.users"][:-1]))  # one document fewer
@@ -706,11 +776,11 @@ def inner_bytes(path):
 @pytest.mark.parametrize("kind", sorted(INPUTS))
 def test_bytes_appended_after_the_end_are_refused_with_their_count(tmp_path, kind):
     path = INPUTS[kind](tmp_path)
-    archive.open_source(str(path)).scan()  # the input as made is good
+    _archive_readers.open_source(str(path)).scan()  # the input as made is good
     path.write_bytes(path.read_bytes() + JUNK)
     end = path.stat().st_size - len(JUNK)
     with pytest.raises(ArchiveError) as caught:
-        archive.open_source(str(path)).scan()
+        _archive_readers.open_source(str(path)).scan()
     message = str(caught.value)
     assert "4096 bytes after the end of" in message, message
     assert f"truncate -s {end} " in message, message
@@ -728,14 +798,14 @@ def test_bytes_after_the_end_inside_the_gzip_data_are_refused(tmp_path, kind):
         joined = tmp_path / (name + "-" + path.name)
         joined.write_bytes(data)
         with pytest.raises(ArchiveError, match="4096 bytes after the end of its (tar|mongodump)"):
-            archive.open_source(str(joined)).scan()
+            _archive_readers.open_source(str(joined)).scan()
 
 
 @pytest.mark.parametrize("kind", sorted(INPUTS))
 def test_bytes_after_the_end_are_refused_in_the_restore_pass_too(tmp_path, kind):
     """A file that grows between the verification and the restore's read is caught too."""
     path = INPUTS[kind](tmp_path)
-    source = archive.open_source(str(path))
+    source = _archive_readers.open_source(str(path))
     inventory = source.scan()
     path.write_bytes(path.read_bytes() + JUNK)
     with pytest.raises(ArchiveError, match="4096 bytes after the end of"):
@@ -781,7 +851,7 @@ def test_tar_without_its_end_of_archive_marker_is_refused_as_truncated(tmp_path,
     end += -end % 512  # the last member's data ends in a whole block
     plain.write_bytes(data[: end + blocks * 512])
     with pytest.raises(ArchiveError, match="end-of-archive marker"):
-        archive.open_source(str(plain)).scan()
+        _archive_readers.open_source(str(plain)).scan()
 
 
 def test_archive_accepts_nothing_after_its_end_not_even_zero_bytes(tmp_path):
@@ -790,7 +860,7 @@ def test_archive_accepts_nothing_after_its_end_not_even_zero_bytes(tmp_path):
     path = dump_archive(tmp_path, gz=False)
     path.write_bytes(path.read_bytes() + bytes(16))
     with pytest.raises(ArchiveError, match="16 bytes after the end of its mongodump archive"):
-        archive.open_source(str(path)).scan()
+        _archive_readers.open_source(str(path)).scan()
 
 
 # --- reading ahead of the inserts ---------------------------------------------------------------
@@ -808,7 +878,7 @@ def made_and_taken(sizes, ahead, consumer_delay=0.01):
 
     most = 0
     taken = []
-    for n, _ in archive.prefetch(items(), size=lambda item: item[1], ahead=ahead):
+    for n, _ in _archive_bson.prefetch(items(), size=lambda item: item[1], ahead=ahead):
         time.sleep(consumer_delay)  # the consumer is the slower side, as the server is
         most = max(most, len(made) - len(taken))
         taken.append(n)
@@ -831,7 +901,7 @@ def test_prefetch_hands_on_errors_and_stops_when_the_consumer_does():
         raise ArchiveError("broken")
 
     with pytest.raises(ArchiveError, match="broken"):
-        for _ in archive.prefetch(failing(), size=len, ahead=10):
+        for _ in _archive_bson.prefetch(failing(), size=len, ahead=10):
             pass
 
     closed = []
@@ -843,7 +913,7 @@ def test_prefetch_hands_on_errors_and_stops_when_the_consumer_does():
         finally:
             closed.append(True)
 
-    stream = archive.prefetch(endless(), size=len, ahead=10)
+    stream = _archive_bson.prefetch(endless(), size=len, ahead=10)
     assert next(stream) == b"yyyy"
     stream.close()
     assert closed == [True]
