@@ -7,6 +7,7 @@ installs nothing.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,9 +21,17 @@ LINUX_KERNEL = "Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) #1
 WSL_KERNEL = "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@941d701f84f1) #1 SMP\n"
 
 
-def select(tmp_path, facts, kernel=LINUX_KERNEL, docker_reply=None, **role_vars):
-    """Runs platform.yml with `facts` overriding the gathered ones; returns the recap's
-    chosen setup and OS vars file, or the failure message."""
+def select(
+    tmp_path,
+    facts,
+    kernel=LINUX_KERNEL,
+    docker_reply=None,
+    role="vhvcorp.devtools.docker",
+    **role_vars,
+):
+    """Runs platform.yml of `role` (the collection's, or a copy's path) with `facts`
+    overriding the gathered ones; returns the recap's chosen setup and OS vars file, or the
+    failure message."""
     proc_version = tmp_path / "proc-version"
     proc_version.write_text(kernel)
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
@@ -49,7 +58,7 @@ def select(tmp_path, facts, kernel=LINUX_KERNEL, docker_reply=None, **role_vars)
                 },
                 {
                     "ansible.builtin.include_role": {
-                        "name": "vhvcorp.devtools.docker",
+                        "name": role,
                         "tasks_from": "platform.yml",
                     }
                 },
@@ -98,6 +107,19 @@ def test_an_unsupported_system_fails_with_what_to_do(tmp_path):
     failure = select(tmp_path, FREEBSD)["failed"]
     assert "supports Debian, Ubuntu, Fedora" in failure
     assert "--skip-tags docker" in failure
+
+
+def test_distribution_files_win_over_the_family_files(tmp_path):
+    copy = tmp_path / "roles" / "docker"
+    shutil.copytree(REPO / "roles" / "docker", copy)
+    (copy / "vars" / "Ubuntu.yml").write_text("docker_packages: {distribution: [docker.io]}\n")
+    (copy / "tasks" / "setup-Ubuntu.yml").write_text("[]\n")
+    ubuntu = {**DEBIAN, "distribution": "Ubuntu"}
+    assert select(tmp_path, ubuntu, role=str(copy)) == {"platform": "Ubuntu", "vars": "Ubuntu"}
+    assert select(tmp_path, DEBIAN, role=str(copy)) == {"platform": "Debian", "vars": "Debian"}
+    # Under WSL2 with Docker Desktop: its integration, with the distribution's facts.
+    wsl = select(tmp_path, ubuntu, kernel=WSL_KERNEL, docker_reply="Docker Desktop", role=str(copy))
+    assert wsl == {"platform": "WSL-integration", "vars": "Ubuntu"}
 
 
 def test_wsl2_without_docker_desktop_installs_the_engine_inside_and_says_so(tmp_path):

@@ -1,4 +1,5 @@
-"""Per-OS choices of the prerequisites and kube_tools roles, proven on this Debian machine.
+"""Per-OS choices of the prerequisites, go_toolchain and kube_tools roles, proven on this
+Debian machine.
 
 macOS, Fedora and WSL2 cannot run here, so each test runs the real role in check mode on
 localhost with `ansible_facts` replaced by the platform's (an extra var wins over gathered
@@ -8,6 +9,7 @@ Nothing is installed: check mode, or a failure before the install.
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -49,8 +51,11 @@ def facts(os_family: str, **overrides) -> dict:
     return base
 
 
-def run_role(tmp_path: Path, role: str, platform_facts: dict, **role_vars) -> dict:
-    """Run the role in check mode with these facts; return the json callback's tasks."""
+def run_role(
+    tmp_path: Path, role: str, platform_facts: dict, role_dir: Path | None = None, **role_vars
+) -> dict:
+    """Run the role (or the copy of it in role_dir) in check mode with these facts; return
+    the json callback's tasks."""
     if role == "kube_tools":
         # Never the tools of the machine running the tests (see tools_on_path).
         role_vars.setdefault("kube_tools_search_path", tools_on_path(tmp_path))
@@ -59,7 +64,7 @@ def run_role(tmp_path: Path, role: str, platform_facts: dict, **role_vars) -> di
             "name": "Run the role with a platform's facts.",
             "hosts": "localhost",
             "gather_facts": False,
-            "roles": [{"role": f"vhvcorp.devtools.{role}"}],
+            "roles": [{"role": str(role_dir) if role_dir else f"vhvcorp.devtools.{role}"}],
         }
     ]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
@@ -90,8 +95,25 @@ def run_role(tmp_path: Path, role: str, platform_facts: dict, **role_vars) -> di
     tasks = {}
     for task in report["plays"][0]["tasks"]:
         result = task["hosts"]["localhost"]
-        tasks.setdefault(task["task"]["name"], []).append(result)
+        # A copy of the role (named by its path) is named as the collection's role is.
+        name = task["task"]["name"]
+        if role_dir:
+            name = name.replace(str(role_dir), f"vhvcorp.devtools.{role}", 1)
+        tasks.setdefault(name, []).append(result)
     return {"tasks": tasks, "rc": proc.returncode, "stats": report["stats"]["localhost"]}
+
+
+def with_distribution_files(tmp_path: Path, role: str, files: dict) -> Path:
+    """A copy of the role with these files added (path under the role -> text): files of
+    its own for one distribution, next to those of the distribution's family."""
+    copy = tmp_path / "roles" / role
+    shutil.copytree(REPO / "roles" / role, copy)
+    for name, text in files.items():
+        (copy / name).write_text(text)
+    return copy
+
+
+UBUNTU = {"distribution": "Ubuntu", "distribution_version": "24.04"}
 
 
 def ran(run: dict, name: str) -> dict:
@@ -208,13 +230,79 @@ def test_an_unsupported_os_fails_at_once_with_what_to_do(tmp_path, family):
     run = run_role(tmp_path, "prerequisites", facts(family))
     message = failure(run)
     assert message.startswith(
-        "The prerequisites role supports Debian, Ubuntu, Fedora, RHEL and macOS"
+        "The prerequisites role supports Debian, Ubuntu, Fedora, RHEL-like systems and macOS"
     )
     assert f"({family} family)" in message and "--skip-tags deps" in message
     assert (
         PRE + "Check the machine's CPUs, memory and free disk against the platform's needs."
         not in run["tasks"]
     )
+
+
+def test_prerequisites_distribution_files_win_over_the_family_files(tmp_path):
+    role = with_distribution_files(
+        tmp_path,
+        "prerequisites",
+        {
+            "vars/Ubuntu.yml": "prerequisites_packages: [ubuntu-only-tool]\n",
+            "tasks/setup-Ubuntu.yml": (
+                "- name: Install the packages the Ubuntu way.\n"
+                "  ansible.builtin.debug:\n"
+                '    msg: "{{ prerequisites_packages }}"\n'
+            ),
+        },
+    )
+    ubuntu = run_role(tmp_path, "prerequisites", facts("Debian", **UBUNTU), role_dir=role)
+    assert ubuntu["rc"] == 0, ubuntu["stats"]
+    assert ran(ubuntu, PRE + "Install the packages.")["include"] == "setup-Ubuntu.yml"
+    assert ran(ubuntu, PRE + "Install the packages the Ubuntu way.")["msg"] == ["ubuntu-only-tool"]
+    assert DPKG_PROBE not in ubuntu["tasks"]
+    # Debian, of the same family, still gets the family's files.
+    debian = run_role(tmp_path, "prerequisites", facts("Debian"), role_dir=role)
+    assert ran(debian, PRE + "Install the packages.")["include"] == "setup-Debian.yml"
+    assert "ubuntu-only-tool" not in ran(debian, DPKG_PROBE)["cmd"]
+
+
+GT = "vhvcorp.devtools.go_toolchain : "
+
+
+def test_go_toolchain_distribution_files_win_over_the_family_files(tmp_path):
+    role = with_distribution_files(
+        tmp_path,
+        "go_toolchain",
+        {
+            "vars/Ubuntu.yml": "go_toolchain_packages: [golang-ubuntu]\n",
+            "tasks/setup-Ubuntu.yml": (
+                "- name: Install Go the Ubuntu way.\n"
+                "  ansible.builtin.debug:\n"
+                '    msg: "{{ go_toolchain_packages }}"\n'
+            ),
+        },
+    )
+    # The package method, and any go on this machine ignored: the setup file runs.
+    options = {
+        "go_toolchain_method": "package",
+        "go_toolchain_accept_existing": False,
+        "go_toolchain_manage_profile": False,
+    }
+    ubuntu = run_role(tmp_path, "go_toolchain", facts("Debian", **UBUNTU), role_dir=role, **options)
+    assert ubuntu["rc"] == 0, ubuntu["stats"]
+    setup = GT + "Install Go from the distribution's packages."
+    assert ran(ubuntu, setup)["include"] == "setup-Ubuntu.yml"
+    assert ran(ubuntu, GT + "Install Go the Ubuntu way.")["msg"] == ["golang-ubuntu"]
+    debian = run_role(tmp_path, "go_toolchain", facts("Debian"), role_dir=role, **options)
+    assert ran(debian, setup)["include"] == "setup-Debian.yml"
+    apt = ran(debian, GT + "Install the distribution's Go package.")
+    assert apt["invocation"]["module_args"]["name"] == ["golang-go"]
+
+
+def test_go_toolchain_on_an_unsupported_os_fails_with_what_to_do(tmp_path):
+    message = failure(run_role(tmp_path, "go_toolchain", facts("Archlinux")))
+    assert message.startswith(
+        "The go_toolchain role supports Debian, Ubuntu, Fedora, RHEL-like systems and macOS;"
+        " this host is Archlinux"
+    )
+    assert "--skip-tags go" in message
 
 
 def warnings(run: dict, name: str) -> list:
@@ -478,3 +566,23 @@ def test_kube_tools_on_windows_fails_with_what_to_do(tmp_path):
         "The kube_tools role supports Linux and macOS, and this host runs Win32NT: install"
         " kubectl and helm yourself, then rerun with `--skip-tags kube`."
     )
+
+
+def test_kube_tools_distribution_files_win_over_the_family_files(tmp_path):
+    role = with_distribution_files(
+        tmp_path,
+        "kube_tools",
+        {"vars/Ubuntu.yml": "kube_tools_packages: {kubectl: kubectl-ubuntu}\n"},
+    )
+    options = {"kube_tools_tools": ["kubectl"], "kube_tools_search_path": tools_on_path(tmp_path)}
+    install = KT + "Install the tool's package."
+    ubuntu = run_role(tmp_path, "kube_tools", facts("Debian", **UBUNTU), role_dir=role, **options)
+    assert ran_or_skipped(ubuntu, install)["invocation"]["module_args"]["name"] == "kubectl-ubuntu"
+    debian = run_role(tmp_path, "kube_tools", facts("Debian"), role_dir=role, **options)
+    assert (
+        ran_or_skipped(debian, install)["invocation"]["module_args"]["name"] == "kubernetes-client"
+    )
+    # A Linux with no files of its own (nor of its family) gets the system's: no packages.
+    arch = run_role(tmp_path, "kube_tools", facts("Archlinux"), role_dir=role, **options)
+    assert arch["rc"] == 0
+    assert report(arch)["kubectl"]["reason"].startswith("kubectl is not packaged for Archlinux")
