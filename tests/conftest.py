@@ -79,3 +79,15 @@ def playbook(ansible):
         return ansible("ansible-playbook", REPO_ROOT / name, *extra, **options)
 
     return run
+
+
+@pytest.fixture
+def play_tasks(playbook, tmp_path):
+    """Runs these tasks in a play on localhost (no facts), written to the test's tmp_path."""
+
+    def run(tasks: list, *args: str, **options) -> subprocess.CompletedProcess:
+        path = tmp_path / "play.yml"
+        path.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
+        return playbook(path, *args, **options)
+
+    return run
