@@ -1,12 +1,17 @@
-"""Fixtures shared by every test: where the harness keeps its state."""
+"""Fixtures shared by every test: where the harness keeps its state, and the one runner of
+Ansible's commands (ansible-playbook, ansible, ansible-galaxy) the integration and end-to-end
+tests use."""
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
 
 
 def harness_state_dir() -> Path:
@@ -30,3 +35,59 @@ def harness_state() -> dict:
             "Run `make harness` (or `make test`, which runs it) first."
         )
     return json.loads(path.read_text())
+
+
+def run_ansible(
+    program: str,
+    *args,
+    cwd: Path = REPO_ROOT,
+    env: dict | None = None,
+    timeout: float | None = 600,
+) -> subprocess.CompletedProcess:
+    """One of Ansible's commands from this virtualenv, as a user runs it from the checkout:
+    its ansible.cfg (named, so that any cwd works; `env` may name another), no terminal, the
+    output captured as text. The caller checks the return code."""
+    return subprocess.run(
+        [str(BIN / program), *map(str, args)],
+        cwd=cwd,
+        env={
+            **os.environ,
+            "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+            "ANSIBLE_NOCOLOR": "1",
+            **(env or {}),
+        },
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def ansible():
+    """run_ansible: `ansible("ansible-playbook", path, "-e", ..., env={...})`."""
+    return run_ansible
+
+
+@pytest.fixture(scope="session")
+def playbook(ansible):
+    """Runs a playbook as users type it: `ansible-playbook NAME.yml -e ...`; NAME is relative
+    to the checkout (the root playbooks) or absolute (a test's own play)."""
+
+    def run(name: str | Path, *extra: str, **options) -> subprocess.CompletedProcess:
+        return ansible("ansible-playbook", REPO_ROOT / name, *extra, **options)
+
+    return run
+
+
+@pytest.fixture
+def play_tasks(playbook, tmp_path):
+    """Runs these tasks in a play on localhost (no facts), written to the test's tmp_path."""
+
+    def run(tasks: list, *args: str, **options) -> subprocess.CompletedProcess:
+        path = tmp_path / "play.yml"
+        path.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
+        return playbook(path, *args, **options)
+
+    return run

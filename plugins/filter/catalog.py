@@ -13,6 +13,7 @@ file only names the filters and translates CatalogError into AnsibleFilterError.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import (
@@ -50,6 +51,17 @@ def _filter(function):
     return run
 
 
+# The collection's root (plugins/filter/ -> the root): the devtools checkout with the
+# Makefile when the collection runs from one, where the editor's tasks run make unless the
+# workspace role names another.
+DEVTOOLS_DIR = Path(__file__).resolve().parents[2]
+
+
+def _vscode_tasks(targets: list, cwd: str = "") -> dict:
+    """tasks.json's make targets, run in ``cwd`` or else in this collection's checkout."""
+    return _render_editor.vscode_tasks(targets, cwd or str(DEVTOOLS_DIR))
+
+
 def _dotenv_values(text: str) -> dict:
     """KEY -> value of a .env, parsed as the workspace role writes it (module_utils.dotenv)."""
     try:
@@ -74,7 +86,7 @@ stack_table = _filter(_stack_status.stack_table)
 stack_unhealthy = _filter(_stack_status.stack_unhealthy)
 dotenv_values = _filter(_dotenv_values)
 workspace_vscode_launch = _filter(_render_editor.vscode_launch)
-workspace_vscode_tasks = _filter(_render_editor.vscode_tasks)
+workspace_vscode_tasks = _filter(_vscode_tasks)
 
 
 class FilterModule:

@@ -18,7 +18,6 @@ import os
 import re
 import stat
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -31,7 +30,6 @@ import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 SERVICES = [
     s["repository"]
     for s in yaml.safe_load((REPO_ROOT / "group_vars/all/services.yml").read_text())[
@@ -64,26 +62,32 @@ def setup_vars(tmp_path_factory) -> dict:
     }
 
 
-def run_setup(
-    setup_vars: dict, *extra: str, env: dict | None = None, cwd=REPO_ROOT, expect_failure=False
-):
-    started = time.monotonic()
-    result = subprocess.run(
-        [str(BIN / "ansible-playbook"), *extra, "-e", json.dumps(setup_vars)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", **(env or {})),
-    )
-    if expect_failure:
-        assert result.returncode != 0, result.stdout[-3000:]
-    else:
-        assert result.returncode == 0, result.stdout[-6000:] + result.stderr
-    # The JSON report, then perhaps the playbook's result line (db-backup.yml's archive).
-    report, _ = json.JSONDecoder().raw_decode(result.stdout)
-    return report, time.monotonic() - started
+@pytest.fixture(scope="module")
+def run_setup(ansible):
+    """Runs a playbook with the setup vars, as JSON; returns its report and its seconds."""
+
+    def run(
+        setup_vars: dict, *extra: str, env: dict | None = None, cwd=REPO_ROOT, expect_failure=False
+    ):
+        started = time.monotonic()
+        result = ansible(
+            "ansible-playbook",
+            *extra,
+            *("-e", json.dumps(setup_vars)),
+            cwd=cwd,
+            env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", **(env or {})},
+            # A first setup.yml builds everything: no limit but the suite's.
+            timeout=None,
+        )
+        if expect_failure:
+            assert result.returncode != 0, result.stdout[-3000:]
+        else:
+            assert result.returncode == 0, result.stdout[-6000:] + result.stderr
+        # The JSON report, then perhaps the playbook's result line (db-backup.yml's archive).
+        report, _ = json.JSONDecoder().raw_decode(result.stdout)
+        return report, time.monotonic() - started
+
+    return run
 
 
 def task_result(report: dict, name: str) -> tuple[dict, dict]:
@@ -160,7 +164,7 @@ def changed_tasks(report: dict) -> list:
     ]
 
 
-def test_setup_runs_to_the_end_and_reruns_quickly_with_no_change(setup_vars):
+def test_setup_runs_to_the_end_and_reruns_quickly_with_no_change(run_setup, setup_vars):
     first, first_seconds = run_setup(setup_vars, "setup.yml")
     assert first["stats"]["localhost"]["failures"] == 0
     up, _ = task_result(first, "Bring the stack up with Compose (docker compose up --wait).")
@@ -223,7 +227,7 @@ def project_container(name: str):
     return container
 
 
-def test_a_rerun_still_repairs_what_it_no_longer_redoes(setup_vars):
+def test_a_rerun_still_repairs_what_it_no_longer_redoes(run_setup, setup_vars):
     """A rerun skips `compose up` when the stack runs as rendered (compose_drift) and looks
     each image up once: a stopped container, a changed .env and a removed service image are
     still put right by the next run."""
@@ -250,14 +254,14 @@ def test_a_rerun_still_repairs_what_it_no_longer_redoes(setup_vars):
     assert "LOG_LEVEL=info" in auth.attrs["Config"]["Env"]
 
 
-def test_setup_check_mode_changes_nothing(setup_vars):
+def test_setup_check_mode_changes_nothing(run_setup, setup_vars):
     report, _ = run_setup(setup_vars, "setup.yml", "--check")
     stats = report["stats"]["localhost"]
     assert stats["failures"] == 0
     assert stats["changed"] == 0, changed_tasks(report)
 
 
-def test_installed_collection_runs_setup_by_its_fqcn(tmp_path, setup_vars):
+def test_installed_collection_runs_setup_by_its_fqcn(ansible, run_setup, tmp_path, setup_vars):
     """`ansible-galaxy collection install` then `ansible-playbook vhvcorp.devtools.setup`."""
     collections = tmp_path / "collections"
     # Away from the checkout: an empty ansible.cfg, so its .collections (where the checkout
@@ -269,14 +273,7 @@ def test_installed_collection_runs_setup_by_its_fqcn(tmp_path, setup_vars):
     }
 
     def run(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [str(BIN / argv[0]), *argv[1:]],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=False,
-            env=dict(os.environ, **env),
-        )
+        result = ansible(*argv, cwd=cwd, env=env)
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr
         return result
 
@@ -300,7 +297,7 @@ def test_installed_collection_runs_setup_by_its_fqcn(tmp_path, setup_vars):
     assert report["stats"]["localhost"]["changed"] == 0, changed_tasks(report)
 
 
-def test_check_health_passes(setup_vars):
+def test_check_health_passes(run_setup, setup_vars):
     report, _ = run_setup(setup_vars, "check-health.yml")
     _, health = task_result(report, HEALTH_TASK)
     assert health["healthy"] is True
@@ -330,7 +327,7 @@ def test_prometheus_scrapes_every_service(setup_vars):
     assert all(count > 0 for count in counted.values()), counted
 
 
-def test_backup_reset_and_restore_give_the_seeded_data_back(setup_vars):
+def test_backup_reset_and_restore_give_the_seeded_data_back(run_setup, setup_vars):
     run_setup(setup_vars, "db-seed.yml")
     seeded = users_count()
     assert seeded > 0
@@ -345,7 +342,7 @@ def test_backup_reset_and_restore_give_the_seeded_data_back(setup_vars):
     assert users_count() == seeded
 
 
-def test_stop_then_start_keeps_the_data(setup_vars):
+def test_stop_then_start_keeps_the_data(run_setup, setup_vars):
     before = users_count()
     run_setup(setup_vars, "stop.yml")
     running = docker.from_env().containers.list(
@@ -356,7 +353,7 @@ def test_stop_then_start_keeps_the_data(setup_vars):
     assert users_count() == before
 
 
-def test_restart_and_rebuild_one_service(setup_vars):
+def test_restart_and_rebuild_one_service(run_setup, setup_vars):
     def started_at(name: str) -> str:
         container = project_container(name)
         return container.attrs["State"]["StartedAt"], container.id
@@ -374,7 +371,7 @@ def test_restart_and_rebuild_one_service(setup_vars):
     run_setup(setup_vars, "check-health.yml")
 
 
-def test_a_failing_service_makes_setup_fail_and_names_it(setup_vars):
+def test_a_failing_service_makes_setup_fail_and_names_it(run_setup, setup_vars):
     services = yaml.safe_load((REPO_ROOT / "group_vars/all/services.yml").read_text())
     catalog = services["devtools_services"]
     for service in catalog:
@@ -407,7 +404,7 @@ def test_a_failing_service_makes_setup_fail_and_names_it(setup_vars):
     assert "user-service" not in failed["msg"], failed["msg"]
 
 
-def test_setup_with_skip_seed_brings_up_an_empty_healthy_stack(setup_vars):
+def test_setup_with_skip_seed_brings_up_an_empty_healthy_stack(run_setup, setup_vars):
     """From a stack with no data: everything but the seed is done, and all is healthy."""
     run_setup(setup_vars, "stop.yml", "-e", "volumes=true")
     report, _ = run_setup(setup_vars, "setup.yml", "-e", "skip_seed=true")
@@ -431,7 +428,7 @@ def test_setup_with_skip_seed_brings_up_an_empty_healthy_stack(setup_vars):
     assert report["stats"]["localhost"]["failures"] == 0
 
 
-def test_clean_leaves_no_container_network_or_volume(setup_vars):
+def test_clean_leaves_no_container_network_or_volume(run_setup, setup_vars):
     run_setup(setup_vars, "clean.yml")
     assert project_leftovers() == {"containers": [], "networks": [], "volumes": []}
     assert (Path(setup_vars["workspace"]) / ".env").is_file()

@@ -4,7 +4,6 @@ import importlib.util
 import os
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -107,28 +106,6 @@ def private_ferretdb(harness_state: dict, tmp_path: Path) -> Iterator[PrivateFer
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def playbook(repo_root: Path):
-    """Runs one of the root playbooks as users type it: `ansible-playbook NAME.yml -e ...`."""
-    ansible_playbook = Path(sys.executable).parent / "ansible-playbook"
-
-    def run(
-        name: str, *extra: str, cwd: Path | None = None, env: dict | None = None
-    ) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [ansible_playbook, str(repo_root / name), *extra],
-            cwd=cwd or repo_root,
-            # From another directory the checkout's ansible.cfg is named, as users do.
-            env={**os.environ, "ANSIBLE_CONFIG": str(repo_root / "ansible.cfg"), **(env or {})},
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
-
-    return run
 
 
 @pytest.fixture(scope="session")

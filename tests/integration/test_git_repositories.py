@@ -11,9 +11,6 @@ import functools
 import http.server
 import importlib.util
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import threading
 from pathlib import Path
@@ -21,7 +18,6 @@ from pathlib import Path
 import pytest
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import git_repositories as gr
 
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 NAMES = ["alpha-service", "beta-service", "gamma-service"]
 
 
@@ -238,11 +234,9 @@ def test_check_mode_writes_nothing(tmp_path, remotes, workspace):
 # --- through ansible-playbook: what a user sees ---------------------------------------------------
 
 
-def run_playbook(
-    repo_root: Path, tmp_path: Path, tasks: str, extra_vars: dict, *args: str, facts=False
-):
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
+def run_playbook(playbook, tmp_path: Path, tasks: str, extra_vars: dict, *args: str, facts=False):
+    play = tmp_path / "play.yml"
+    play.write_text(
         "- name: Use git_repositories.\n"
         "  hosts: localhost\n"
         f"  gather_facts: {str(facts).lower()}\n"
@@ -250,15 +244,7 @@ def run_playbook(
     )
     variables = tmp_path / "vars.json"
     variables.write_text(json.dumps(extra_vars))
-    return subprocess.run(
-        [ANSIBLE_PLAYBOOK, str(playbook), "-e", f"@{variables}", *args],
-        cwd=repo_root,
-        env={**os.environ, "ANSIBLE_CONFIG": str(repo_root / "ansible.cfg")},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=180,
-    )
+    return playbook(play, "-e", f"@{variables}", *args, timeout=180)
 
 
 MODULE_TASK = """\
@@ -276,7 +262,7 @@ MODULE_TASK = """\
 
 
 def test_strict_false_reports_a_missing_repository_and_clones_the_others(
-    repo_root, tmp_path, remotes
+    playbook, tmp_path, remotes
 ):
     repos = [*option(remotes), {"name": "missing", "url": gf.file_url(tmp_path / "nope.git")}]
     tasks = MODULE_TASK + textwrap.dedent(
@@ -293,17 +279,17 @@ def test_strict_false_reports_a_missing_repository_and_clones_the_others(
         """
     )
     done = run_playbook(
-        repo_root, tmp_path, tasks, {"dest": str(tmp_path / "ws"), "repos": repos, "strict": False}
+        playbook, tmp_path, tasks, {"dest": str(tmp_path / "ws"), "repos": repos, "strict": False}
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "[WARNING]: git could not clone missing" in done.stdout + done.stderr
     assert all((tmp_path / "ws" / name / ".git").is_dir() for name in NAMES)
 
 
-def test_strict_true_fails_the_task_naming_the_repository(repo_root, tmp_path, remotes):
+def test_strict_true_fails_the_task_naming_the_repository(playbook, tmp_path, remotes):
     repos = [{"name": "missing", "url": gf.file_url(tmp_path / "nope.git")}, *option(remotes)]
     done = run_playbook(
-        repo_root,
+        playbook,
         tmp_path,
         MODULE_TASK,
         {"dest": str(tmp_path / "ws"), "repos": repos, "strict": True},
@@ -332,7 +318,7 @@ def http_remotes(tmp_path, remotes):
     server.server_close()
 
 
-def test_a_password_in_a_url_is_never_in_the_output(repo_root, tmp_path, http_remotes):
+def test_a_password_in_a_url_is_never_in_the_output(playbook, tmp_path, http_remotes):
     password = "Sup3rS3cretPW"
     repos = [
         {"name": "alpha-service", "url": f"http://dev:{password}@{http_remotes}/alpha-service.git"},
@@ -350,7 +336,7 @@ def test_a_password_in_a_url_is_never_in_the_output(repo_root, tmp_path, http_re
         """
     )
     done = run_playbook(
-        repo_root,
+        playbook,
         tmp_path,
         tasks,
         {"dest": str(tmp_path / "ws"), "repos": repos, "strict": False},
@@ -363,7 +349,7 @@ def test_a_password_in_a_url_is_never_in_the_output(repo_root, tmp_path, http_re
     assert password not in output
 
 
-def test_the_role_clones_then_a_rerun_changes_nothing(repo_root, tmp_path, remotes):
+def test_the_role_clones_then_a_rerun_changes_nothing(playbook, tmp_path, remotes):
     variables = {
         "repositories_dir": str(tmp_path / "ws"),
         "repositories_names": NAMES,
@@ -375,12 +361,12 @@ def test_the_role_clones_then_a_rerun_changes_nothing(repo_root, tmp_path, remot
         name: vhvcorp.devtools.repositories
     """
     # The role reads the OS family from the facts.
-    first = run_playbook(repo_root, tmp_path, tasks, variables, facts=True)
+    first = run_playbook(playbook, tmp_path, tasks, variables, facts=True)
     assert first.returncode == 0, first.stdout[-3000:]
     for name in NAMES:
         assert gf.head(tmp_path / "ws" / name) == gf.head(remotes[name])
         assert f"{name}: cloned. Cloned into" in first.stdout
-    again = run_playbook(repo_root, tmp_path, tasks, variables, facts=True)
+    again = run_playbook(playbook, tmp_path, tasks, variables, facts=True)
     assert again.returncode == 0, again.stdout[-3000:]
     assert "changed=0" in again.stdout
     assert ": cloned." not in again.stdout

@@ -7,7 +7,6 @@ a build takes seconds. Go's own module and build caches are used, as a developer
 import json
 import os
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -190,22 +189,15 @@ PLAYBOOK = textwrap.dedent(
 )
 
 
-def test_the_module_through_ansible_playbook(repo_root, tmp_path):
+def test_the_module_through_ansible_playbook(ansible, tmp_path):
     playbook = tmp_path / "go_install.yml"
     playbook.write_text(PLAYBOOK)
     report = tmp_path / "report.json"
     gobin = tmp_path / "bin"
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            str(playbook),
-            "-e",
-            json.dumps({"go": GO, "gobin": str(gobin), "report": str(report)}),
-        ],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = ansible(
+        "ansible-playbook",
+        playbook,
+        *("-e", json.dumps({"go": GO, "gobin": str(gobin), "report": str(report)})),
         timeout=300,
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
@@ -348,7 +340,7 @@ def release_server(tmp_path):
 
 
 def run_role(
-    repo_root, tmp_path, extra: dict, *flags: str, path: str | None = None
+    ansible, tmp_path, extra: dict, *flags: str, path: str | None = None
 ) -> subprocess.CompletedProcess:
     playbook = tmp_path / "go_toolchain.yml"
     playbook.write_text(ROLE_PLAYBOOK)
@@ -359,20 +351,12 @@ def run_role(
         "go_toolchain_profile": str(tmp_path / "profile"),
         **extra,
     }
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            str(playbook),
-            "-e",
-            json.dumps(variables),
-            *flags,
-        ],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        check=False,
+    return ansible(
+        "ansible-playbook",
+        playbook,
+        *("-e", json.dumps(variables), *flags),
         timeout=300,
-        env=dict(os.environ, PATH=path or os.environ["PATH"]),
+        env={"PATH": path or os.environ["PATH"]},
     )
 
 
@@ -383,7 +367,7 @@ def recap(result: subprocess.CompletedProcess) -> str:
 
 @pytest.mark.parametrize("method", ["archive", "proxy"])
 def test_go_toolchain_installs_checks_links_and_reruns_clean(
-    repo_root, tmp_path, release_server, method
+    ansible, tmp_path, release_server, method
 ):
     settings = {
         "go_toolchain_method": method,
@@ -393,12 +377,12 @@ def test_go_toolchain_installs_checks_links_and_reruns_clean(
     if method == "proxy":
         settings["go_toolchain_checksum"] = "sha256:" + release_server["zip_sha256"]
 
-    preview = recap(run_role(repo_root, tmp_path, settings, "--check"))
+    preview = recap(run_role(ansible, tmp_path, settings, "--check"))
     assert "changed=0" not in preview
     assert not (tmp_path / "lib").exists() and not (tmp_path / "bin").exists()
     assert not (tmp_path / "profile").exists()
 
-    assert "failed=0" in recap(run_role(repo_root, tmp_path, settings))
+    assert "failed=0" in recap(run_role(ansible, tmp_path, settings))
     go = tmp_path / "bin/go"
     assert go.is_symlink() and os.readlink(go) == str(tmp_path / "lib/go/1.99.1/bin/go")
     assert os.readlink(tmp_path / "bin/gofmt") == str(tmp_path / "lib/go/1.99.1/bin/gofmt")
@@ -418,15 +402,13 @@ def test_go_toolchain_installs_checks_links_and_reruns_clean(
     assert shell[0] == str(go)
     assert shell[1].startswith(f"{tmp_path}/bin:{tmp_path}/go/bin:")
 
-    assert "changed=0" in recap(run_role(repo_root, tmp_path, settings))
+    assert "changed=0" in recap(run_role(ansible, tmp_path, settings))
     assert (tmp_path / "profile").read_text() == profile
 
 
-def test_go_toolchain_refuses_a_download_whose_checksum_differs(
-    repo_root, tmp_path, release_server
-):
+def test_go_toolchain_refuses_a_download_whose_checksum_differs(ansible, tmp_path, release_server):
     result = run_role(
-        repo_root,
+        ansible,
         tmp_path,
         {
             "go_toolchain_method": "proxy",
@@ -442,16 +424,16 @@ def test_go_toolchain_refuses_a_download_whose_checksum_differs(
     assert not (tmp_path / "lib/go/1.99.1").exists() and not (tmp_path / "bin/go").exists()
 
 
-def test_go_toolchain_without_a_pinned_checksum_says_what_to_set(repo_root, tmp_path):
-    result = run_role(repo_root, tmp_path, {"go_toolchain_method": "proxy"})
+def test_go_toolchain_without_a_pinned_checksum_says_what_to_set(ansible, tmp_path):
+    result = run_role(ansible, tmp_path, {"go_toolchain_method": "proxy"})
     assert result.returncode != 0
     assert "has no pinned checksum of Go 1.99.1" in result.stdout
     assert "Set go_toolchain_checksum to sha256:" in result.stdout
 
 
-def test_go_toolchain_never_writes_into_usr_local_go(repo_root, tmp_path):
+def test_go_toolchain_never_writes_into_usr_local_go(ansible, tmp_path):
     before = sorted(os.listdir("/usr/local/go/bin"))
-    result = run_role(repo_root, tmp_path, {"go_toolchain_bin_dir": "/usr/local/go/bin"})
+    result = run_role(ansible, tmp_path, {"go_toolchain_bin_dir": "/usr/local/go/bin"})
     assert result.returncode != 0
     assert "/usr/local/go/bin is in /usr/local/go, a Go installation this role never" in (
         result.stdout
@@ -459,10 +441,10 @@ def test_go_toolchain_never_writes_into_usr_local_go(repo_root, tmp_path):
     assert sorted(os.listdir("/usr/local/go/bin")) == before
 
 
-def test_go_toolchain_keeps_this_machine_s_newer_go(repo_root, tmp_path):
+def test_go_toolchain_keeps_this_machine_s_newer_go(ansible, tmp_path):
     """The pinned 1.26.8 is not newer than the go on PATH: nothing is installed."""
     result = run_role(
-        repo_root,
+        ansible,
         tmp_path,
         {"go_toolchain_version": "1.26.8", "go_toolchain_manage_profile": False},
         path=f"{Path(GO).parent}:{os.environ['PATH']}",

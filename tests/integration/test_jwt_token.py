@@ -1,30 +1,12 @@
 """jwt_token run by ansible-playbook -v on a real .env: the token verifies, the secret never
 shows."""
 
-import json
-import os
-import subprocess
-import sys
-
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import jwt_token as jwt
 
-ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 SECRET = "Zm9vYmFyYmF6cXV4" * 5 + "s3cr3t=="
 
 
-def run(tmp_path, tasks):
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
-    return subprocess.run(
-        [ANSIBLE_PLAYBOOK, str(playbook), "-vvv"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
-    )
-
-
-def test_token_from_the_env_file_verifies_and_the_secret_is_never_printed(tmp_path):
+def test_token_from_the_env_file_verifies_and_the_secret_is_never_printed(play_tasks, tmp_path):
     env = tmp_path / ".env"
     env.write_text(f"JWT_SECRET='{SECRET}'\nJWT_ISSUER=vhv-test\nJWT_ALGORITHM=HS256\n")
     out_file = tmp_path / "token.txt"
@@ -42,7 +24,7 @@ def test_token_from_the_env_file_verifies_and_the_secret_is_never_printed(tmp_pa
         },
         {"ansible.builtin.copy": {"content": "{{ jwt.token }}", "dest": str(out_file)}},
     ]
-    result = run(tmp_path, tasks)
+    result = play_tasks(tasks, "-vvv")
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     assert SECRET not in out and SECRET[:20] not in out
@@ -53,15 +35,15 @@ def test_token_from_the_env_file_verifies_and_the_secret_is_never_printed(tmp_pa
     assert "secret_source: env_file:JWT_SECRET" in out or '"env_file:JWT_SECRET"' in out
 
 
-def test_missing_secret_and_wrong_algorithm_fail_clearly(tmp_path):
+def test_missing_secret_and_wrong_algorithm_fail_clearly(play_tasks, tmp_path):
     env = tmp_path / ".env"
     env.write_text("JWT_ISSUER=x\n")
     task = {"vhvcorp.devtools.jwt_token": {"env_file": str(env), "user_id": "u", "tenant_id": "t"}}
-    result = run(tmp_path, [task])
+    result = play_tasks([task], "-vvv")
     assert result.returncode == 2
     assert f"JWT_SECRET in {env} is missing; run the workspace role" in result.stdout
     env.write_text(f"JWT_SECRET={SECRET}\nJWT_ALGORITHM=RS256\n")
-    result = run(tmp_path, [task])
+    result = play_tasks([task], "-vvv")
     assert result.returncode == 2 and "JWT_ALGORITHM in" in result.stdout
     assert "'RS256'; this module signs HS256 only" in result.stdout
     assert SECRET not in result.stdout + result.stderr

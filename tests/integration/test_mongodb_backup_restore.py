@@ -861,7 +861,7 @@ PLAYBOOK = textwrap.dedent(
 
 
 def test_the_modules_through_ansible_playbook(
-    repo_root, tmp_path, ferretdb_uri, mongo_client, fresh_db_name, other_db
+    ansible, tmp_path, ferretdb_uri, mongo_client, fresh_db_name, other_db
 ):
     insert_raw(mongo_client[fresh_db_name].users, [bson.encode({"_id": i}) for i in range(20)])
     insert_raw(mongo_client[fresh_db_name].tenants, [bson.encode({"_id": i}) for i in range(5)])
@@ -883,14 +883,7 @@ def test_the_modules_through_ansible_playbook(
             }
         )
     )
-    result = subprocess.run(
-        [Path(sys.executable).parent / "ansible-playbook", str(playbook), "-e", f"@{variables}"],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=240,
-    )
+    result = ansible("ansible-playbook", playbook, "-e", f"@{variables}", timeout=240)
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     assert "failed=0" in result.stdout and "rescued=1" in result.stdout, result.stdout[-2000:]
     for name in ("users", "tenants"):

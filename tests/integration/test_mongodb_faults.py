@@ -33,28 +33,18 @@ from bson.raw_bson import RawBSONDocument
 pytestmark = pytest.mark.integration
 
 
-def ansible(repo_root: Path, program: str, *args: str) -> tuple[subprocess.CompletedProcess, str]:
-    """Run ansible or ansible-playbook from the checkout, which must fail on one task; the
-    run and that task's message."""
-    run = subprocess.run(
-        [Path(sys.executable).parent / program, *args],
-        cwd=repo_root,
-        env={
-            **os.environ,
-            "ANSIBLE_CONFIG": str(repo_root / "ansible.cfg"),
-            # Results as JSON, to read the failure's message from.
-            "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=180,
-    )
+# Results as JSON, to read a failure's message from.
+JSON_RESULTS = {"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"}
+
+
+def one_failure(run: subprocess.CompletedProcess) -> str:
+    """The message of the one task that failed in this run of ansible or ansible-playbook
+    (results as JSON_RESULTS makes them), which must have failed."""
     assert run.returncode != 0, run.stdout[-3000:]
     failures = run.stdout.split("FAILED! => ")
     assert len(failures) == 2, run.stdout[-3000:]
     result, _ = json.JSONDecoder().raw_decode(failures[1])
-    return run, result["msg"]
+    return result["msg"]
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -84,7 +74,7 @@ def small_disk(tmp_path: Path):
 
 
 def test_a_full_disk_fails_the_backup_keeps_the_earlier_ones_and_skips_retention(
-    repo_root, small_disk, ferretdb_uri, mongo_client, fresh_db_name
+    playbook, small_disk, ferretdb_uri, mongo_client, fresh_db_name
 ):
     db = mongo_client[fresh_db_name]
     db.users.insert_many([{"_id": i, "name": f"user {i}"} for i in range(20)])
@@ -105,14 +95,14 @@ def test_a_full_disk_fails_the_backup_keeps_the_earlier_ones_and_skips_retention
     # 1.5 MB that does not compress, three times what the disk holds.
     db.blobs.insert_many([{"_id": i, "data": bson.Binary(os.urandom(50_000))} for i in range(30)])
 
-    run, message = ansible(
-        repo_root,
-        "ansible-playbook",
-        str(repo_root / "db-backup.yml"),
+    run = playbook(
+        "db-backup.yml",
         *("-e", f"mongodb_uri={ferretdb_uri}", "-e", f"mongodb_database={fresh_db_name}"),
         *("-e", f"backup_dir={small_disk}", "-e", "database_retention_daily=1"),
         *("-e", "database_retention_weekly=0", "-e", "database_retention_monthly=0"),
+        env=JSON_RESULTS,
     )
+    message = one_failure(run)
     # One sentence naming the destination and that it is full, saying what to do.
     assert f"{daily}" in message and "is full" in message, message
     assert "free space" in message and "Traceback" not in message, message
@@ -281,7 +271,7 @@ def test_two_restores_started_at_once_take_turns(
 
 
 def test_a_lock_held_from_another_machine_is_refused_with_how_to_clear_it(
-    repo_root, ferretdb_uri, mongo_client, two_backups
+    ansible, ferretdb_uri, mongo_client, two_backups
 ):
     a, b, rename, target, data = two_backups
     caps = server_capabilities(mongo_client)
@@ -299,14 +289,13 @@ def test_a_lock_held_from_another_machine_is_refused_with_how_to_clear_it(
         }
     )
     # Through the module, as a user meets it: one sentence, no traceback.
-    _, message = ansible(
-        repo_root,
-        "ansible",
-        "localhost",
-        "-m",
-        "vhvcorp.devtools.mongodb_restore",
-        "-a",
-        json.dumps(dict(uri=ferretdb_uri, src=a, **rename)),
+    message = one_failure(
+        ansible(
+            "ansible",
+            *("localhost", "-m", "vhvcorp.devtools.mongodb_restore"),
+            *("-a", json.dumps(dict(uri=ferretdb_uri, src=a, **rename))),
+            env=JSON_RESULTS,
+        )
     )
     assert message.startswith(f"Another restore is writing to database {target} "), message
     assert "Traceback" not in message and "\n" not in message, message

@@ -171,7 +171,7 @@ def bare_python(tmp_path) -> str:
 
 
 def test_the_modules_through_ansible(
-    repo_root: Path, tmp_path, ferretdb_uri, mongo_client, fresh_db_name, bare_python
+    ansible, repo_root: Path, tmp_path, ferretdb_uri, mongo_client, fresh_db_name, bare_python
 ):
     check_database = fresh_db_name + "_check"
     secret = "Pa55-w0rd-never-shown"
@@ -197,20 +197,7 @@ def test_the_modules_through_ansible(
         )
     )
     try:
-        result = subprocess.run(
-            [
-                Path(sys.executable).parent / "ansible-playbook",
-                str(playbook),
-                "-e",
-                f"@{variables}",
-                "-vvv",
-            ],
-            cwd=repo_root,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=240,
-        )
+        result = ansible("ansible-playbook", playbook, "-e", f"@{variables}", "-vvv", timeout=240)
         output = result.stdout + result.stderr
         assert result.returncode == 0, output[-6000:]
         assert "failed=0" in result.stdout and "rescued=4" in result.stdout, result.stdout[-2000:]

@@ -1,11 +1,7 @@
 """service_health against real servers on 127.0.0.1: HTTP servers in threads, TCP
 listeners, a closed port, the harness's FerretDB, and a real gRPC health server."""
 
-import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from concurrent import futures
@@ -13,8 +9,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import service_health as sh
-
-ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
 
 class Server:
@@ -191,21 +185,13 @@ def test_grpc_health_check_against_a_real_grpc_server():
     assert other["last_error"] == "gRPC NOT_FOUND: unknown service"
 
 
-def run_playbook(tmp_path, tasks, *args):
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
-    return subprocess.run(
-        [ANSIBLE_PLAYBOOK, str(playbook), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(
-            os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_NOCOLOR="1"
-        ),
-    )
+# The default callback's text, whatever ANSIBLE_STDOUT_CALLBACK the caller's shell sets.
+DEFAULT_CALLBACK = {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default"}
 
 
-def test_module_fails_naming_endpoints_and_masks_url_passwords(tmp_path, servers, repo_root):
+def test_module_fails_naming_endpoints_and_masks_url_passwords(
+    play_tasks, tmp_path, servers, repo_root
+):
     broken = servers(lambda t: (500, "boom"))
     ok = servers(lambda t: (200, "ok"))
     secret_url = ok.url.replace("http://", "http://ops:hunter2-pass@")
@@ -215,7 +201,7 @@ def test_module_fails_naming_endpoints_and_masks_url_passwords(tmp_path, servers
             "endpoints": [{"name": "ok", "url": secret_url}, {"name": "broken", "url": broken.url}],
         }
     }
-    result = run_playbook(tmp_path, [task], "-v")
+    result = play_tasks([task], "-v", env=DEFAULT_CALLBACK)
     out = result.stdout + result.stderr
     assert result.returncode == 2, out
     assert (
@@ -225,7 +211,7 @@ def test_module_fails_naming_endpoints_and_masks_url_passwords(tmp_path, servers
     assert "hunter2-pass" not in out and "ops:********@" in out
 
 
-def test_module_in_check_mode_probes_once_and_does_not_fail(tmp_path):
+def test_module_in_check_mode_probes_once_and_does_not_fail(play_tasks, tmp_path):
     port = closed_port()
     task = {
         "vhvcorp.devtools.service_health": {
@@ -240,7 +226,7 @@ def test_module_in_check_mode_probes_once_and_does_not_fail(tmp_path):
         }
     }
     started = time.monotonic()
-    result = run_playbook(tmp_path, [task, show], "--check")
+    result = play_tasks([task, show], "--check", env=DEFAULT_CALLBACK)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "H=False A=1" in result.stdout
     assert time.monotonic() - started < 25

@@ -11,43 +11,23 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import os
 import re
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pymongo
 import pytest
 
 pytestmark = pytest.mark.integration
 
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 PROJECT = "vhvcorp-stacktest"
 OFFSET = 20000
 PORTS = {"mongodb": 27017 + OFFSET, "redis": 6379 + OFFSET, "management": 15672 + OFFSET}
 PROMETHEUS = 9090 + OFFSET
 INFRA = ["mongodb", "prometheus", "rabbitmq", "redis"]
-
-
-def run(repo_root: Path, playbook: str, *extra: str, timeout: int = 600):
-    return subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), str(repo_root / playbook), *extra],
-        cwd=repo_root,
-        env={
-            **os.environ,
-            "ANSIBLE_CONFIG": str(repo_root / "ansible.cfg"),
-            "ANSIBLE_NOCOLOR": "1",
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
 
 
 def changed_count(stdout: str) -> int:
@@ -102,7 +82,7 @@ def redis_command(*words: str) -> list:
 
 
 @pytest.fixture(scope="module")
-def stack(repo_root: Path, tmp_path_factory):
+def stack(playbook, tmp_path_factory):
     """A workspace with the workspace role's .env, and the options of every stack run."""
     workspace = tmp_path_factory.mktemp("stack") / "ws"
     workspace.mkdir()
@@ -116,7 +96,7 @@ def stack(repo_root: Path, tmp_path_factory):
         f"      workspace_dir: {workspace}\n"
         "      workspace_vscode: false\n"
     )
-    made = run(repo_root, str(setup))
+    made = playbook(setup)
     assert made.returncode == 0, made.stdout[-3000:]
     options = [
         "-e", f"workspace={workspace}",
@@ -137,9 +117,9 @@ def stack(repo_root: Path, tmp_path_factory):
     )
 
 
-def test_start_brings_the_infrastructure_up_healthy(repo_root, stack):
+def test_start_brings_the_infrastructure_up_healthy(playbook, stack):
     started = time.monotonic()
-    up = run(repo_root, "start.yml", *stack["options"])
+    up = playbook("start.yml", *stack["options"])
     assert up.returncode == 0, up.stdout[-4000:]
     containers = ps()
     assert sorted(containers) == INFRA
@@ -158,21 +138,21 @@ def test_start_brings_the_infrastructure_up_healthy(repo_root, stack):
     assert "mongodb: vhvcorp-local/ferretdb:1.24 instead of mongo:7.0" in warned
 
 
-def test_a_second_start_changes_nothing(repo_root, stack):
+def test_a_second_start_changes_nothing(playbook, stack):
     override = stack["workspace"] / "deploy" / "compose" / "compose.override.yml"
     override.write_text("# mine\nservices: {}\n")
-    again = run(repo_root, "start.yml", *stack["options"], "-e", "stack_build_local_images=false")
+    again = playbook("start.yml", *stack["options"], "-e", "stack_build_local_images=false")
     assert again.returncode == 0, again.stdout[-4000:]
     assert changed_count(again.stdout) == 0, again.stdout[-4000:]
     assert override.read_text() == "# mine\nservices: {}\n"  # the user overlay is never rewritten
 
 
-def test_missing_local_images_are_named_before_anything_is_started(repo_root, stack):
+def test_missing_local_images_are_named_before_anything_is_started(playbook, stack):
     """With stack_build_local_images false the images are looked up (with the service
     images, in one lookup) and the missing ones named, with what to do."""
     before = {name: c["ID"] for name, c in ps().items()}
-    missing = run(
-        repo_root, "start.yml", *stack["options"], "-e", "stack_build_local_images=false",
+    missing = playbook(
+        "start.yml", *stack["options"], "-e", "stack_build_local_images=false",
         "-e", "devtools_stack_local_namespace=vhvcorp-missing",
     )  # fmt: skip
     assert missing.returncode != 0
@@ -180,7 +160,7 @@ def test_missing_local_images_are_named_before_anything_is_started(repo_root, st
     assert "make images" in missing.stdout
     assert {name: c["ID"] for name, c in ps().items()} == before
     # The compose files are rendered with the real images again.
-    again = run(repo_root, "start.yml", *stack["options"], "-e", "stack_build_local_images=false")
+    again = playbook("start.yml", *stack["options"], "-e", "stack_build_local_images=false")
     assert again.returncode == 0, again.stdout[-3000:]
     assert {name: c["ID"] for name, c in ps().items()} == before
 
@@ -241,8 +221,8 @@ def printed_table(stdout: str, task: str) -> list:
     return [line[8:] for line in itertools.takewhile(str.strip, block.splitlines())]
 
 
-def test_status_prints_one_table(repo_root, stack):
-    status = run(repo_root, "status.yml", *stack["options"])
+def test_status_prints_one_table(playbook, stack):
+    status = playbook("status.yml", *stack["options"])
     assert status.returncode == 0, status.stdout[-3000:]
     lines = printed_table(status.stdout, "(service, state, health, ports).")
     assert re.fullmatch(r"SERVICE\s+STATE\s+HEALTH\s+PORTS", lines[0]), lines
@@ -255,8 +235,8 @@ def test_status_prints_one_table(repo_root, stack):
     ), lines
 
 
-def test_check_health_ends_with_a_table_of_real_figures(repo_root, stack):
-    checked = run(repo_root, "check-health.yml", *stack["options"])
+def test_check_health_ends_with_a_table_of_real_figures(playbook, stack):
+    checked = playbook("check-health.yml", *stack["options"])
     assert checked.returncode == 0, checked.stdout[-3000:]
     lines = printed_table(checked.stdout, "(endpoint, state, latency, healthy after).")
     assert re.fullmatch(r"ENDPOINT\s+STATE\s+LATENCY  HEALTHY AFTER", lines[0]), lines
@@ -274,53 +254,53 @@ def test_check_health_ends_with_a_table_of_real_figures(repo_root, stack):
     assert re.fullmatch(r"4 of 4 endpoints healthy within \d+\.\d+ s\.", lines[-1]), lines
 
 
-def test_logs_of_one_service_and_restart_of_one(repo_root, stack):
-    logs = run(repo_root, "logs.yml", *stack["options"], "-e", "service=redis", "-e", "tail=20")
+def test_logs_of_one_service_and_restart_of_one(playbook, stack):
+    logs = playbook("logs.yml", *stack["options"], "-e", "service=redis", "-e", "tail=20")
     assert logs.returncode == 0, logs.stdout[-3000:]
     assert "Ready to accept connections" in logs.stdout
     assert "rabbitmq" not in logs.stdout.split("TASK [vhvcorp.devtools.stack : Print the logs.]")[1]
     before = docker("inspect", "-f", "{{.State.StartedAt}}", f"{PROJECT}-redis")
-    restarted = run(repo_root, "restart-service.yml", *stack["options"], "-e", "service=redis")
+    restarted = playbook("restart-service.yml", *stack["options"], "-e", "service=redis")
     assert restarted.returncode == 0, restarted.stdout[-3000:]
     assert docker("inspect", "-f", "{{.State.StartedAt}}", f"{PROJECT}-redis") != before
     assert ps()["redis"]["Health"] == "healthy"
-    wrong = run(repo_root, "restart-service.yml", *stack["options"], "-e", "service=nosuch")
+    wrong = playbook("restart-service.yml", *stack["options"], "-e", "service=nosuch")
     assert (
         wrong.returncode != 0 and "service=nosuch is not a container of this stack" in wrong.stdout
     )
 
 
-def test_stop_keeps_the_data_and_start_brings_it_back(repo_root, stack):
+def test_stop_keeps_the_data_and_start_brings_it_back(playbook, stack):
     marker = uuid.uuid4().hex
     uri = f"mongodb://127.0.0.1:{PORTS['mongodb']}/"
     with pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000) as client:
         client.stacktest.marks.insert_one({"_id": marker})
-    stopped = run(repo_root, "stop.yml", *stack["options"])
+    stopped = playbook("stop.yml", *stack["options"])
     assert stopped.returncode == 0, stopped.stdout[-3000:]
     left = project_resources()
     assert left["containers"] == [] and left["networks"] == []
     assert len(left["volumes"]) == 4  # mongodb, redis, rabbitmq, prometheus data
-    up = run(repo_root, "start.yml", *stack["options"], "-e", "stack_build_local_images=false")
+    up = playbook("start.yml", *stack["options"], "-e", "stack_build_local_images=false")
     assert up.returncode == 0, up.stdout[-3000:]
     with pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000) as client:
         assert client.stacktest.marks.find_one({"_id": marker}) == {"_id": marker}
 
 
-def test_stop_with_volumes_then_clean_leave_nothing_but_the_env_and_overlay(repo_root, stack):
-    stopped = run(repo_root, "stop.yml", *stack["options"], "-e", "volumes=true")
+def test_stop_with_volumes_then_clean_leave_nothing_but_the_env_and_overlay(playbook, stack):
+    stopped = playbook("stop.yml", *stack["options"], "-e", "volumes=true")
     assert stopped.returncode == 0, stopped.stdout[-3000:]
     assert project_resources() == {"containers": [], "networks": [], "volumes": []}
-    cleaned = run(repo_root, "clean.yml", *stack["options"])
+    cleaned = playbook("clean.yml", *stack["options"])
     assert cleaned.returncode == 0, cleaned.stdout[-3000:]
     assert project_resources() == {"containers": [], "networks": [], "volumes": []}
     deploy = stack["workspace"] / "deploy"
     assert sorted(p.name for p in deploy.rglob("*")) == ["compose", "compose.override.yml"]
     assert (stack["workspace"] / ".env").is_file()
-    again = run(repo_root, "clean.yml", *stack["options"])
+    again = playbook("clean.yml", *stack["options"])
     assert again.returncode == 0 and changed_count(again.stdout) == 0, again.stdout[-3000:]
 
 
-def test_full_catalog_renders_valid_compose_and_prometheus_files(repo_root, stack, tmp_path):
+def test_full_catalog_renders_valid_compose_and_prometheus_files(playbook, stack, tmp_path):
     """Every service and overlay: `docker compose config` and promtool accept what is rendered."""
     play = tmp_path / "render.yml"
     play.write_text(
@@ -334,7 +314,7 @@ def test_full_catalog_renders_valid_compose_and_prometheus_files(repo_root, stac
         "      stack_profile: full\n"
         f"      stack_project: {PROJECT}\n"
     )
-    rendered = run(repo_root, str(play))
+    rendered = playbook(play)
     assert rendered.returncode == 0, rendered.stdout[-3000:]
     compose = stack["workspace"] / "deploy" / "compose"
     config = stack["workspace"] / "deploy" / "config"

@@ -1,14 +1,8 @@
 """vhvcorp.devtools.warn: real Ansible warnings, on the default and the json callbacks."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-BIN = Path(sys.executable).parent
 
 PLAYBOOK = """\
 - hosts: localhost
@@ -42,22 +36,10 @@ WARNED = [
 ]
 
 
-def play(tmp_path, repo_root, *args, callback="default", playbook=PLAYBOOK):
+def play(ansible, tmp_path, *args, callback="default", playbook=PLAYBOOK):
     path = tmp_path / "warn.yml"
     path.write_text(playbook)
-    return subprocess.run(
-        [str(BIN / "ansible-playbook"), *args, str(path)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(
-            os.environ,
-            ANSIBLE_CONFIG=str(repo_root / "ansible.cfg"),
-            ANSIBLE_STDOUT_CALLBACK=callback,
-            ANSIBLE_NOCOLOR="1",
-        ),
-    )
+    return ansible("ansible-playbook", *args, path, env={"ANSIBLE_STDOUT_CALLBACK": callback})
 
 
 def warning_lines(result):
@@ -69,16 +51,16 @@ def warning_lines(result):
 
 
 @pytest.mark.parametrize("mode", [[], ["--check"]])
-def test_the_default_callback_shows_each_message_as_a_warning(tmp_path, repo_root, mode):
-    result = play(tmp_path, repo_root, *mode)
+def test_the_default_callback_shows_each_message_as_a_warning(ansible, tmp_path, mode):
+    result = play(ansible, tmp_path, *mode)
     assert result.returncode == 0, result.stdout + result.stderr
     assert warning_lines(result) == WARNED
     assert "ok=4    changed=0" in result.stdout
 
 
 @pytest.mark.parametrize("mode", [[], ["--check"]])
-def test_the_json_callback_keeps_the_warnings_in_each_result(tmp_path, repo_root, mode):
-    result = play(tmp_path, repo_root, *mode, callback="json")
+def test_the_json_callback_keeps_the_warnings_in_each_result(ansible, tmp_path, mode):
+    result = play(ansible, tmp_path, *mode, callback="json")
     assert result.returncode == 0, result.stdout + result.stderr
     tasks = {
         task["task"]["name"]: task["hosts"]["localhost"]
@@ -91,7 +73,7 @@ def test_the_json_callback_keeps_the_warnings_in_each_result(tmp_path, repo_root
     assert not any(r.get("changed") for r in tasks.values())
 
 
-def test_an_empty_list_warns_nothing(tmp_path, repo_root):
+def test_an_empty_list_warns_nothing(ansible, tmp_path):
     playbook = """\
 - hosts: localhost
   gather_facts: false
@@ -99,13 +81,13 @@ def test_an_empty_list_warns_nothing(tmp_path, repo_root):
     - vhvcorp.devtools.warn:
         msg: "{{ [] }}"
 """
-    result = play(tmp_path, repo_root, playbook=playbook)
+    result = play(ansible, tmp_path, playbook=playbook)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNING" not in result.stdout + result.stderr
     assert "ok=1    changed=0" in result.stdout
 
 
-def test_a_message_that_is_not_text_fails_with_what_to_do(tmp_path, repo_root):
+def test_a_message_that_is_not_text_fails_with_what_to_do(ansible, tmp_path):
     playbook = """\
 - hosts: localhost
   gather_facts: false
@@ -113,7 +95,7 @@ def test_a_message_that_is_not_text_fails_with_what_to_do(tmp_path, repo_root):
     - vhvcorp.devtools.warn:
         msg: [{tool: helm}]
 """
-    result = play(tmp_path, repo_root, playbook=playbook)
+    result = play(ansible, tmp_path, playbook=playbook)
     assert result.returncode == 2
     assert (
         "each item of msg must be a string, and {'tool': 'helm'} is not; join or format it first."

@@ -7,8 +7,6 @@ import os
 import pwd
 import re
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,6 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils import _env_schem
 
 pytestmark = pytest.mark.integration
 
-BIN = Path(sys.executable).parent
 SECRETS = ("JWT_SECRET", "RABBITMQ_PASSWORD", "SMTP_PASSWORD", "GRAFANA_PASSWORD")
 
 # As setup.yml runs it: `-e jwt_secret=...` reaches workspace_jwt_secret.
@@ -61,17 +58,10 @@ def schema_file(tmp_path: Path) -> Path:
     return path
 
 
-def run_play(repo_root, tmp_path, play, *args):
+def run_play(playbook, tmp_path, play, *args):
     path = tmp_path / "play.yml"
     path.write_text(play)
-    result = subprocess.run(
-        [str(BIN / "ansible-playbook"), str(path), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=repo_root,
-        env=dict(os.environ, ANSIBLE_CONFIG=str(repo_root / "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
-    )
+    result = playbook(path, *args)
     assert result.returncode == 0, result.stdout + result.stderr
     return result
 
@@ -101,10 +91,10 @@ def workspace(tmp_path):
 
 
 def test_role_twice_keeps_secrets_and_user_edits_and_changes_nothing(
-    repo_root, tmp_path, workspace
+    playbook, repo_root, tmp_path, workspace
 ):
     ws = ["-e", f"workspace_dir={workspace}"]
-    first = run_play(repo_root, tmp_path, ROLE_PLAY, *ws, "--diff")
+    first = run_play(playbook, tmp_path, ROLE_PLAY, *ws, "--diff")
     values = env_values(workspace)
     env = workspace / ".env"
     assert stat.S_IMODE(env.stat().st_mode) == 0o600
@@ -140,7 +130,7 @@ def test_role_twice_keeps_secrets_and_user_edits_and_changes_nothing(
     assert settings["go.testEnvFile"] == "${workspaceFolder}/.env"
 
     unchanged = env.read_text()
-    second = run_play(repo_root, tmp_path, ROLE_PLAY, *ws, "-v", "--diff")
+    second = run_play(playbook, tmp_path, ROLE_PLAY, *ws, "-v", "--diff")
     assert recap(second)["changed"] == 0, second.stdout
     assert env.read_text() == unchanged
     assert_no_secret_in(second, values)
@@ -150,7 +140,7 @@ def test_role_twice_keeps_secrets_and_user_edits_and_changes_nothing(
     env.write_text(edited)
     (workspace / ".vscode/settings.json").write_text('{"editor.fontSize": 15}\n')
 
-    third = run_play(repo_root, tmp_path, ROLE_PLAY, *ws, "-v", "--diff")
+    third = run_play(playbook, tmp_path, ROLE_PLAY, *ws, "-v", "--diff")
     assert recap(third)["changed"] == 0, third.stdout
     assert env.read_text() == edited
     again = env_values(workspace)
@@ -161,33 +151,33 @@ def test_role_twice_keeps_secrets_and_user_edits_and_changes_nothing(
 
 
 def test_a_jwt_secret_given_on_the_command_line_replaces_the_generated_one(
-    repo_root, tmp_path, workspace
+    playbook, tmp_path, workspace
 ):
     ws = ["-e", f"workspace_dir={workspace}"]
-    run_play(repo_root, tmp_path, ROLE_PLAY, *ws)
+    run_play(playbook, tmp_path, ROLE_PLAY, *ws)
     generated = env_values(workspace)
     given = "given-on-the-command-line-" + "k" * 40
-    third = run_play(repo_root, tmp_path, ROLE_PLAY, *ws, "-e", f"jwt_secret={given}", "-vvv")
+    third = run_play(playbook, tmp_path, ROLE_PLAY, *ws, "-e", f"jwt_secret={given}", "-vvv")
     values = env_values(workspace)
     assert values["JWT_SECRET"] == given
     assert recap(third)["changed"] == 1
     assert given not in third.stdout + third.stderr
     assert_no_secret_in(third, generated)
     assert {k: values[k] for k in SECRETS[1:]} == {k: generated[k] for k in SECRETS[1:]}
-    fourth = run_play(repo_root, tmp_path, ROLE_PLAY, *ws, "-e", f"jwt_secret={given}")
+    fourth = run_play(playbook, tmp_path, ROLE_PLAY, *ws, "-e", f"jwt_secret={given}")
     assert recap(fourth)["changed"] == 0
 
 
-def test_check_mode_reports_what_it_would_write_and_writes_nothing(repo_root, tmp_path, workspace):
+def test_check_mode_reports_what_it_would_write_and_writes_nothing(playbook, tmp_path, workspace):
     ws = ["-e", f"workspace_dir={workspace}"]
-    result = run_play(repo_root, tmp_path, ROLE_PLAY, *ws, "--check", "--diff")
+    result = run_play(playbook, tmp_path, ROLE_PLAY, *ws, "--check", "--diff")
     assert recap(result)["changed"] == 2  # the layout (directories, VS Code files), the .env
     assert not workspace.exists()
     assert f"+++ after: {workspace}/.vscode/settings.json" in result.stdout
     assert "+JWT_SECRET=********" in result.stdout
 
 
-def test_the_module_narrows_a_wide_mode_and_reports_it(repo_root, tmp_path):
+def test_the_module_narrows_a_wide_mode_and_reports_it(playbook, tmp_path):
     env = tmp_path / "module.env"
     args = [
         "-e",
@@ -195,29 +185,29 @@ def test_the_module_narrows_a_wide_mode_and_reports_it(repo_root, tmp_path):
         "-e",
         f"schema_path={schema_file(tmp_path)}",
     ]
-    run_play(repo_root, tmp_path, MODULE_PLAY, *args)
+    run_play(playbook, tmp_path, MODULE_PLAY, *args)
     first = module_result(env)
     assert first["changed"] and first["generated"] == list(SECRETS)
     assert first["mode_fixed"] is False and "AUTH_SERVICE_URL" not in first["added"]
     env.chmod(0o644)
     before = env.read_text()
 
-    run_play(repo_root, tmp_path, MODULE_PLAY, *args, "--check")
+    run_play(playbook, tmp_path, MODULE_PLAY, *args, "--check")
     checked = module_result(env)
     assert checked["changed"] and checked["mode_fixed"]
     assert stat.S_IMODE(env.stat().st_mode) == 0o644
 
-    run_play(repo_root, tmp_path, MODULE_PLAY, *args)
+    run_play(playbook, tmp_path, MODULE_PLAY, *args)
     fixed = module_result(env)
     assert fixed["changed"] and fixed["mode_fixed"] and fixed["added"] == []
     assert stat.S_IMODE(env.stat().st_mode) == 0o600
     assert env.read_text() == before
-    run_play(repo_root, tmp_path, MODULE_PLAY, *args)
+    run_play(playbook, tmp_path, MODULE_PLAY, *args)
     rerun = module_result(env)
     assert not rerun["changed"] and not rerun["mode_fixed"]
 
 
-def test_the_module_gives_the_file_to_its_owner(repo_root, tmp_path):
+def test_the_module_gives_the_file_to_its_owner(playbook, tmp_path):
     if os.getuid() != 0:
         pytest.fail("this test changes a file's owner, which needs root; run it as root")
     env = tmp_path / "owned.env"
@@ -229,34 +219,22 @@ def test_the_module_gives_the_file_to_its_owner(repo_root, tmp_path):
         "-e",
         "env_owner=nobody",
     ]
-    run_play(repo_root, tmp_path, MODULE_PLAY, *args)
+    run_play(playbook, tmp_path, MODULE_PLAY, *args)
     assert env.stat().st_uid == pwd.getpwnam("nobody").pw_uid
     assert stat.S_IMODE(env.stat().st_mode) == 0o600
     os.chown(env, 0, -1)
-    run_play(repo_root, tmp_path, MODULE_PLAY, *args)
+    run_play(playbook, tmp_path, MODULE_PLAY, *args)
     assert module_result(env)["mode_fixed"] and module_result(env)["changed"]
     assert env.stat().st_uid == pwd.getpwnam("nobody").pw_uid
 
 
-def test_the_module_fails_on_a_bad_line_without_showing_it(repo_root, tmp_path):
+def test_the_module_fails_on_a_bad_line_without_showing_it(playbook, tmp_path):
     env = tmp_path / "broken.env"
     env.write_text("OK=1\nsecret-looking garbage line\n")
     path = tmp_path / "play.yml"
     path.write_text(MODULE_PLAY)
-    result = subprocess.run(
-        [
-            str(BIN / "ansible-playbook"),
-            str(path),
-            "-e",
-            f"env_path={env}",
-            "-e",
-            f"schema_path={schema_file(tmp_path)}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=repo_root,
-        env=dict(os.environ, ANSIBLE_CONFIG=str(repo_root / "ansible.cfg")),
+    result = playbook(
+        path, "-e", f"env_path={env}", "-e", f"schema_path={schema_file(tmp_path)}", timeout=120
     )
     assert result.returncode != 0
     assert "line 2 is not KEY=value" in result.stdout

@@ -1,9 +1,6 @@
 """The collection's metadata and every role's interface agree with each other."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -70,16 +67,9 @@ def test_role_defaults_are_exactly_its_documented_options(role: Path):
         assert option.get("description"), f"{name} has no description"
 
 
-def test_example_inventory_has_a_group_per_platform_with_its_settings():
-    bin_dir = Path(sys.executable).parent
-    listing = subprocess.run(
-        [str(bin_dir / "ansible-inventory"), "-i", str(REPO / "inventories/examples"), "--list"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO,
-        env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg")),
-    )
+def test_example_inventory_has_a_group_per_platform_with_its_settings(ansible):
+    listing = ansible("ansible-inventory", "-i", REPO / "inventories/examples", "--list")
+    assert listing.returncode == 0, listing.stderr
     inventory = json.loads(listing.stdout)
     assert {"macos", "linux", "wsl2", "remote"} <= set(inventory["all"]["children"])
     hostvars = inventory["_meta"]["hostvars"]

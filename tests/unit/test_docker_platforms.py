@@ -7,32 +7,39 @@ installs nothing.
 
 import json
 import os
-import subprocess
-import sys
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 LINUX_KERNEL = "Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) #1 SMP Debian\n"
 WSL_KERNEL = "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@941d701f84f1) #1 SMP\n"
 
 
-def select(tmp_path, facts, kernel=LINUX_KERNEL, docker_reply=None, **role_vars):
-    """Runs platform.yml with `facts` overriding the gathered ones; returns the recap's
-    chosen setup and OS vars file, or the failure message."""
+def select(
+    ansible,
+    tmp_path,
+    facts,
+    kernel=LINUX_KERNEL,
+    docker_reply=None,
+    role="vhvcorp.devtools.docker",
+    **role_vars,
+):
+    """Runs platform.yml of `role` (the collection's, or a copy's path) with `facts`
+    overriding the gathered ones; returns the recap's chosen setup and OS vars file, or the
+    failure message."""
     proc_version = tmp_path / "proc-version"
     proc_version.write_text(kernel)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+    env = {}
     if docker_reply is not None:
         # A `docker` that answers as Docker Desktop's engine does inside WSL.
         fake_bin = tmp_path / "bin"
         fake_bin.mkdir()
         (fake_bin / "docker").write_text(f"#!/bin/sh\necho '{docker_reply}'\n")
         (fake_bin / "docker").chmod(0o755)
-        env["PATH"] = f"{fake_bin}:{env['PATH']}"
+        env["PATH"] = f"{fake_bin}:{os.environ['PATH']}"
     play = [
         {
             "hosts": "localhost",
@@ -49,7 +56,7 @@ def select(tmp_path, facts, kernel=LINUX_KERNEL, docker_reply=None, **role_vars)
                 },
                 {
                     "ansible.builtin.include_role": {
-                        "name": "vhvcorp.devtools.docker",
+                        "name": role,
                         "tasks_from": "platform.yml",
                     }
                 },
@@ -66,14 +73,7 @@ def select(tmp_path, facts, kernel=LINUX_KERNEL, docker_reply=None, **role_vars)
     ]
     playbook = tmp_path / "select.yml"
     playbook.write_text(yaml.safe_dump(play))
-    run = subprocess.run(
-        [str(BIN / "ansible-playbook"), str(playbook)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-    )
+    run = ansible("ansible-playbook", playbook, env=env, timeout=120)
     if run.returncode != 0:
         return {"failed": run.stdout + run.stderr}
     return json.loads((tmp_path / "chosen.json").read_text())
@@ -90,41 +90,67 @@ FREEBSD = {"os_family": "FreeBSD", "system": "FreeBSD", "distribution": "FreeBSD
     [(MACOS, "Darwin"), (FEDORA, "RedHat"), (DEBIAN, "Debian")],
     ids=["macos", "fedora", "debian"],
 )
-def test_each_os_family_gets_its_own_setup(tmp_path, facts, platform):
-    assert select(tmp_path, facts) == {"platform": platform, "vars": platform}
+def test_each_os_family_gets_its_own_setup(ansible, tmp_path, facts, platform):
+    assert select(ansible, tmp_path, facts) == {"platform": platform, "vars": platform}
 
 
-def test_an_unsupported_system_fails_with_what_to_do(tmp_path):
-    failure = select(tmp_path, FREEBSD)["failed"]
+def test_an_unsupported_system_fails_with_what_to_do(ansible, tmp_path):
+    failure = select(ansible, tmp_path, FREEBSD)["failed"]
     assert "supports Debian, Ubuntu, Fedora" in failure
     assert "--skip-tags docker" in failure
 
 
-def test_wsl2_without_docker_desktop_installs_the_engine_inside_and_says_so(tmp_path):
-    chosen = select(tmp_path, DEBIAN, kernel=WSL_KERNEL, docker_reply="")
+def test_distribution_files_win_over_the_family_files(ansible, tmp_path):
+    copy = tmp_path / "roles" / "docker"
+    shutil.copytree(REPO / "roles" / "docker", copy)
+    (copy / "vars" / "Ubuntu.yml").write_text("docker_packages: {distribution: [docker.io]}\n")
+    (copy / "tasks" / "setup-Ubuntu.yml").write_text("[]\n")
+    ubuntu = {**DEBIAN, "distribution": "Ubuntu"}
+    assert select(ansible, tmp_path, ubuntu, role=str(copy)) == {
+        "platform": "Ubuntu",
+        "vars": "Ubuntu",
+    }
+    assert select(ansible, tmp_path, DEBIAN, role=str(copy)) == {
+        "platform": "Debian",
+        "vars": "Debian",
+    }
+    # Under WSL2 with Docker Desktop: its integration, with the distribution's facts.
+    wsl = select(
+        ansible, tmp_path, ubuntu, kernel=WSL_KERNEL, docker_reply="Docker Desktop", role=str(copy)
+    )
+    assert wsl == {"platform": "WSL-integration", "vars": "Ubuntu"}
+
+
+def test_wsl2_without_docker_desktop_installs_the_engine_inside_and_says_so(ansible, tmp_path):
+    chosen = select(ansible, tmp_path, DEBIAN, kernel=WSL_KERNEL, docker_reply="")
     assert chosen == {"platform": "Debian", "vars": "Debian"}
 
 
-def test_wsl2_with_docker_desktop_uses_its_integration(tmp_path):
-    chosen = select(tmp_path, DEBIAN, kernel=WSL_KERNEL, docker_reply="Docker Desktop")
+def test_wsl2_with_docker_desktop_uses_its_integration(ansible, tmp_path):
+    chosen = select(ansible, tmp_path, DEBIAN, kernel=WSL_KERNEL, docker_reply="Docker Desktop")
     assert chosen == {"platform": "WSL-integration", "vars": "Debian"}
 
 
-def test_wsl2_requiring_docker_desktop_fails_with_how_to_enable_it(tmp_path):
+def test_wsl2_requiring_docker_desktop_fails_with_how_to_enable_it(ansible, tmp_path):
     failure = select(
-        tmp_path, DEBIAN, kernel=WSL_KERNEL, docker_reply="", docker_wsl_mode="integration"
+        ansible, tmp_path, DEBIAN, kernel=WSL_KERNEL, docker_reply="", docker_wsl_mode="integration"
     )["failed"]
     assert "Settings > Resources > WSL integration" in failure
     assert "docker_wsl_mode to `engine`" in failure
 
 
-def test_wsl2_engine_mode_never_asks_docker_desktop(tmp_path):
+def test_wsl2_engine_mode_never_asks_docker_desktop(ansible, tmp_path):
     chosen = select(
-        tmp_path, DEBIAN, kernel=WSL_KERNEL, docker_reply="Docker Desktop", docker_wsl_mode="engine"
+        ansible,
+        tmp_path,
+        DEBIAN,
+        kernel=WSL_KERNEL,
+        docker_reply="Docker Desktop",
+        docker_wsl_mode="engine",
     )
     assert chosen == {"platform": "Debian", "vars": "Debian"}
 
 
-def test_a_plain_linux_kernel_is_not_taken_for_wsl(tmp_path):
-    chosen = select(tmp_path, DEBIAN, docker_reply="Docker Desktop")
+def test_a_plain_linux_kernel_is_not_taken_for_wsl(ansible, tmp_path):
+    chosen = select(ansible, tmp_path, DEBIAN, docker_reply="Docker Desktop")
     assert chosen == {"platform": "Debian", "vars": "Debian"}

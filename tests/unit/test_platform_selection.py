@@ -1,4 +1,5 @@
-"""Per-OS choices of the prerequisites and kube_tools roles, proven on this Debian machine.
+"""Per-OS choices of the prerequisites, go_toolchain and kube_tools roles, proven on this
+Debian machine.
 
 macOS, Fedora and WSL2 cannot run here, so each test runs the real role in check mode on
 localhost with `ansible_facts` replaced by the platform's (an extra var wins over gathered
@@ -8,8 +9,8 @@ Nothing is installed: check mode, or a failure before the install.
 
 import json
 import os
+import shutil
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
@@ -49,8 +50,16 @@ def facts(os_family: str, **overrides) -> dict:
     return base
 
 
-def run_role(tmp_path: Path, role: str, platform_facts: dict, **role_vars) -> dict:
-    """Run the role in check mode with these facts; return the json callback's tasks."""
+def run_role(
+    ansible,
+    tmp_path: Path,
+    role: str,
+    platform_facts: dict,
+    role_dir: Path | None = None,
+    **role_vars,
+) -> dict:
+    """Run the role (or the copy of it in role_dir) in check mode with these facts; return
+    the json callback's tasks."""
     if role == "kube_tools":
         # Never the tools of the machine running the tests (see tools_on_path).
         role_vars.setdefault("kube_tools_search_path", tools_on_path(tmp_path))
@@ -59,30 +68,16 @@ def run_role(tmp_path: Path, role: str, platform_facts: dict, **role_vars) -> di
             "name": "Run the role with a platform's facts.",
             "hosts": "localhost",
             "gather_facts": False,
-            "roles": [{"role": f"vhvcorp.devtools.{role}"}],
+            "roles": [{"role": str(role_dir) if role_dir else f"vhvcorp.devtools.{role}"}],
         }
     ]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
     (tmp_path / "vars.json").write_text(json.dumps({"ansible_facts": platform_facts, **role_vars}))
-    proc = subprocess.run(
-        [
-            str(BIN / "ansible-playbook"),
-            "--check",
-            "-i",
-            str(REPO / "inventories/local/hosts.yml"),
-            "-e",
-            f"@{tmp_path / 'vars.json'}",
-            str(tmp_path / "play.yml"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=dict(
-            os.environ,
-            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-            ANSIBLE_STDOUT_CALLBACK="json",
-            PATH=f"{BIN}:{os.environ['PATH']}",
-        ),
+    proc = ansible(
+        "ansible-playbook",
+        *("--check", "-i", REPO / "inventories/local/hosts.yml"),
+        *("-e", f"@{tmp_path / 'vars.json'}", tmp_path / "play.yml"),
+        env={"ANSIBLE_STDOUT_CALLBACK": "json", "PATH": f"{BIN}:{os.environ['PATH']}"},
         timeout=300,
     )
     assert proc.stdout.strip(), proc.stderr
@@ -90,8 +85,25 @@ def run_role(tmp_path: Path, role: str, platform_facts: dict, **role_vars) -> di
     tasks = {}
     for task in report["plays"][0]["tasks"]:
         result = task["hosts"]["localhost"]
-        tasks.setdefault(task["task"]["name"], []).append(result)
+        # A copy of the role (named by its path) is named as the collection's role is.
+        name = task["task"]["name"]
+        if role_dir:
+            name = name.replace(str(role_dir), f"vhvcorp.devtools.{role}", 1)
+        tasks.setdefault(name, []).append(result)
     return {"tasks": tasks, "rc": proc.returncode, "stats": report["stats"]["localhost"]}
+
+
+def with_distribution_files(tmp_path: Path, role: str, files: dict) -> Path:
+    """A copy of the role with these files added (path under the role -> text): files of
+    its own for one distribution, next to those of the distribution's family."""
+    copy = tmp_path / "roles" / role
+    shutil.copytree(REPO / "roles" / role, copy)
+    for name, text in files.items():
+        (copy / name).write_text(text)
+    return copy
+
+
+UBUNTU = {"distribution": "Ubuntu", "distribution_version": "24.04"}
 
 
 def ran(run: dict, name: str) -> dict:
@@ -129,21 +141,25 @@ WORKFLOW_TOOLS = {
 DPKG_PROBE = PRE + "Ask dpkg which of the packages are installed already (apt is slow to say so)."
 
 
-def test_debian_installs_the_missing_packages_with_apt(tmp_path):
+def test_debian_installs_the_missing_packages_with_apt(ansible, tmp_path):
     # dpkg is asked about every default package (whichever of them this machine has).
-    run = run_role(tmp_path, "prerequisites", facts("Debian"))
+    run = run_role(ansible, tmp_path, "prerequisites", facts("Debian"))
     assert run["rc"] == 0 and run["stats"]["failures"] == 0
     assert ran(run, PRE + "Install the packages.")["include"] == "setup-Debian.yml"
     assert WORKFLOW_TOOLS | {"curl"} <= set(ran(run, DPKG_PROBE)["cmd"][4:])
     # Packages every Debian system has (Essential: yes): dpkg says so, and apt is not run.
     run = run_role(
-        tmp_path, "prerequisites", facts("Debian"), prerequisites_packages=["dpkg", "coreutils"]
+        ansible,
+        tmp_path,
+        "prerequisites",
+        facts("Debian"),
+        prerequisites_packages=["dpkg", "coreutils"],
     )
     assert ran(run, DPKG_PROBE)["cmd"][4:] == ["dpkg", "coreutils"]
     assert run["tasks"][PRE + "Install the packages with apt."][-1].get("skipped")
     # cowsay is a Debian package this machine does not have: apt gets the whole list.
     run = run_role(
-        tmp_path, "prerequisites", facts("Debian"), prerequisites_extra_packages=["cowsay"]
+        ansible, tmp_path, "prerequisites", facts("Debian"), prerequisites_extra_packages=["cowsay"]
     )
     apt = ran(run, PRE + "Install the packages with apt.")
     args = apt["invocation"]["module_args"]
@@ -152,21 +168,21 @@ def test_debian_installs_the_missing_packages_with_apt(tmp_path):
     assert not any(name.endswith(("with dnf.", "with Homebrew.")) for name in run["tasks"])
 
 
-def test_wsl2_ubuntu_is_treated_as_debian(tmp_path):
+def test_wsl2_ubuntu_is_treated_as_debian(ansible, tmp_path):
     wsl2 = facts(
         "Debian",
         distribution="Ubuntu",
         distribution_version="24.04",
         kernel="5.15.167.4-microsoft-standard-WSL2",
     )
-    run = run_role(tmp_path, "prerequisites", wsl2)
+    run = run_role(ansible, tmp_path, "prerequisites", wsl2)
     assert run["rc"] == 0
     assert ran(run, PRE + "Install the packages.")["include"] == "setup-Debian.yml"
     ran(run, DPKG_PROBE)
 
 
-def test_redhat_installs_the_packages_with_dnf(tmp_path):
-    run = run_role(tmp_path, "prerequisites", facts("RedHat"))
+def test_redhat_installs_the_packages_with_dnf(ansible, tmp_path):
+    run = run_role(ansible, tmp_path, "prerequisites", facts("RedHat"))
     assert ran(run, PRE + "Install the packages.")["include"] == "setup-RedHat.yml"
     dnf = ran(run, PRE + "Install the packages with dnf.")
     assert set(dnf["invocation"]["module_args"]["name"]) >= WORKFLOW_TOOLS
@@ -175,18 +191,19 @@ def test_redhat_installs_the_packages_with_dnf(tmp_path):
     assert not any(name.endswith(("with apt.", "with Homebrew.")) for name in run["tasks"])
 
 
-def test_macos_without_homebrew_says_how_to_get_it(tmp_path):
-    run = run_role(tmp_path, "prerequisites", facts("Darwin"))
+def test_macos_without_homebrew_says_how_to_get_it(ansible, tmp_path):
+    run = run_role(ansible, tmp_path, "prerequisites", facts("Darwin"))
     assert ran(run, PRE + "Install the packages.")["include"] == "setup-Darwin.yml"
     assert failure(run) == (
         "Homebrew is not installed on localhost: install it as https://brew.sh shows, then rerun."
     )
 
 
-def test_macos_installs_with_homebrew_never_as_root(tmp_path):
+def test_macos_installs_with_homebrew_never_as_root(ansible, tmp_path):
     # brew is looked for at the listed places; /usr/bin/env exists here, so the role
     # gets as far as the Homebrew task, whose module then finds no brew in /usr/bin.
     run = run_role(
+        ansible,
         tmp_path,
         "prerequisites",
         facts("Darwin"),
@@ -198,23 +215,93 @@ def test_macos_installs_with_homebrew_never_as_root(tmp_path):
     assert brew["invocation"]["module_args"]["path"] == "/usr/bin"
     assert "brew" in failure(run)
 
-    as_root = run_role(tmp_path, "prerequisites", facts("Darwin", user_uid=0, user_id="root"))
+    as_root = run_role(
+        ansible, tmp_path, "prerequisites", facts("Darwin", user_uid=0, user_id="root")
+    )
     assert failure(as_root).startswith("Homebrew refuses to run as root")
     assert skipped_or_absent(as_root, PRE + "Install the packages with Homebrew.")
 
 
 @pytest.mark.parametrize("family", ["Archlinux", "Windows"])
-def test_an_unsupported_os_fails_at_once_with_what_to_do(tmp_path, family):
-    run = run_role(tmp_path, "prerequisites", facts(family))
+def test_an_unsupported_os_fails_at_once_with_what_to_do(ansible, tmp_path, family):
+    run = run_role(ansible, tmp_path, "prerequisites", facts(family))
     message = failure(run)
     assert message.startswith(
-        "The prerequisites role supports Debian, Ubuntu, Fedora, RHEL and macOS"
+        "The prerequisites role supports Debian, Ubuntu, Fedora, RHEL-like systems and macOS"
     )
     assert f"({family} family)" in message and "--skip-tags deps" in message
     assert (
         PRE + "Check the machine's CPUs, memory and free disk against the platform's needs."
         not in run["tasks"]
     )
+
+
+def test_prerequisites_distribution_files_win_over_the_family_files(ansible, tmp_path):
+    role = with_distribution_files(
+        tmp_path,
+        "prerequisites",
+        {
+            "vars/Ubuntu.yml": "prerequisites_packages: [ubuntu-only-tool]\n",
+            "tasks/setup-Ubuntu.yml": (
+                "- name: Install the packages the Ubuntu way.\n"
+                "  ansible.builtin.debug:\n"
+                '    msg: "{{ prerequisites_packages }}"\n'
+            ),
+        },
+    )
+    ubuntu = run_role(ansible, tmp_path, "prerequisites", facts("Debian", **UBUNTU), role_dir=role)
+    assert ubuntu["rc"] == 0, ubuntu["stats"]
+    assert ran(ubuntu, PRE + "Install the packages.")["include"] == "setup-Ubuntu.yml"
+    assert ran(ubuntu, PRE + "Install the packages the Ubuntu way.")["msg"] == ["ubuntu-only-tool"]
+    assert DPKG_PROBE not in ubuntu["tasks"]
+    # Debian, of the same family, still gets the family's files.
+    debian = run_role(ansible, tmp_path, "prerequisites", facts("Debian"), role_dir=role)
+    assert ran(debian, PRE + "Install the packages.")["include"] == "setup-Debian.yml"
+    assert "ubuntu-only-tool" not in ran(debian, DPKG_PROBE)["cmd"]
+
+
+GT = "vhvcorp.devtools.go_toolchain : "
+
+
+def test_go_toolchain_distribution_files_win_over_the_family_files(ansible, tmp_path):
+    role = with_distribution_files(
+        tmp_path,
+        "go_toolchain",
+        {
+            "vars/Ubuntu.yml": "go_toolchain_packages: [golang-ubuntu]\n",
+            "tasks/setup-Ubuntu.yml": (
+                "- name: Install Go the Ubuntu way.\n"
+                "  ansible.builtin.debug:\n"
+                '    msg: "{{ go_toolchain_packages }}"\n'
+            ),
+        },
+    )
+    # The package method, and any go on this machine ignored: the setup file runs.
+    options = {
+        "go_toolchain_method": "package",
+        "go_toolchain_accept_existing": False,
+        "go_toolchain_manage_profile": False,
+    }
+    ubuntu = run_role(
+        ansible, tmp_path, "go_toolchain", facts("Debian", **UBUNTU), role_dir=role, **options
+    )
+    assert ubuntu["rc"] == 0, ubuntu["stats"]
+    setup = GT + "Install Go from the distribution's packages."
+    assert ran(ubuntu, setup)["include"] == "setup-Ubuntu.yml"
+    assert ran(ubuntu, GT + "Install Go the Ubuntu way.")["msg"] == ["golang-ubuntu"]
+    debian = run_role(ansible, tmp_path, "go_toolchain", facts("Debian"), role_dir=role, **options)
+    assert ran(debian, setup)["include"] == "setup-Debian.yml"
+    apt = ran(debian, GT + "Install the distribution's Go package.")
+    assert apt["invocation"]["module_args"]["name"] == ["golang-go"]
+
+
+def test_go_toolchain_on_an_unsupported_os_fails_with_what_to_do(ansible, tmp_path):
+    message = failure(run_role(ansible, tmp_path, "go_toolchain", facts("Archlinux")))
+    assert message.startswith(
+        "The go_toolchain role supports Debian, Ubuntu, Fedora, RHEL-like systems and macOS;"
+        " this host is Archlinux"
+    )
+    assert "--skip-tags go" in message
 
 
 def warnings(run: dict, name: str) -> list:
@@ -228,16 +315,17 @@ def resource_messages(run: dict) -> tuple[list, list]:
     return warned, failed
 
 
-def test_one_cpu_fails_with_the_figure_the_minimum_and_the_override(tmp_path):
-    run = run_role(tmp_path, "prerequisites", facts("Debian", processor_vcpus=1))
+def test_one_cpu_fails_with_the_figure_the_minimum_and_the_override(ansible, tmp_path):
+    run = run_role(ansible, tmp_path, "prerequisites", facts("Debian", processor_vcpus=1))
     message = failure(run)
     assert "1 CPUs (minimum 2, set by prerequisites_minimum_cpus; 4 recommended)" in message
     assert "prerequisites_enforce_minimum: false" in message
     assert skipped_or_absent(run, PRE + "Install the packages with apt.")
 
 
-def test_one_cpu_with_the_minimum_not_enforced_warns_and_carries_on(tmp_path):
+def test_one_cpu_with_the_minimum_not_enforced_warns_and_carries_on(ansible, tmp_path):
     run = run_role(
+        ansible,
         tmp_path,
         "prerequisites",
         facts("Debian", processor_vcpus=1),
@@ -249,28 +337,28 @@ def test_one_cpu_with_the_minimum_not_enforced_warns_and_carries_on(tmp_path):
     ran(run, DPKG_PROBE)
 
 
-def test_two_cpus_warn_and_carry_on(tmp_path):
-    run = run_role(tmp_path, "prerequisites", facts("Debian", processor_vcpus=2))
+def test_two_cpus_warn_and_carry_on(ansible, tmp_path):
+    run = run_role(ansible, tmp_path, "prerequisites", facts("Debian", processor_vcpus=2))
     warned, failed = resource_messages(run)
     assert not failed and run["rc"] == 0
     assert len(warned) == 1 and warned[0].startswith("This machine has 2 CPUs (minimum 2")
     ran(run, DPKG_PROBE)
 
 
-def test_eight_cpus_and_plenty_of_everything_say_nothing(tmp_path):
-    run = run_role(tmp_path, "prerequisites", facts("Debian", processor_vcpus=8))
+def test_eight_cpus_and_plenty_of_everything_say_nothing(ansible, tmp_path):
+    run = run_role(ansible, tmp_path, "prerequisites", facts("Debian", processor_vcpus=8))
     assert resource_messages(run) == ([], [])
     figures = ran(run, PRE + "Measure the machine against the recommended and minimum figures.")
     assert [f["status"] for f in figures["ansible_facts"]["prerequisites_figures"]] == ["ok"] * 3
 
 
-def test_memory_below_the_recommended_figure_warns(tmp_path):
-    run = run_role(tmp_path, "prerequisites", facts("Debian", memtotal_mb=3900))
+def test_memory_below_the_recommended_figure_warns(ansible, tmp_path):
+    run = run_role(ansible, tmp_path, "prerequisites", facts("Debian", memtotal_mb=3900))
     warned, failed = resource_messages(run)
     assert not failed and "3900 MB of memory" in warned[0]
 
 
-def test_free_disk_is_read_on_the_longest_mount_prefix_of_the_workspace(tmp_path):
+def test_free_disk_is_read_on_the_longest_mount_prefix_of_the_workspace(ansible, tmp_path):
     mounts = [
         {"mount": "/", "size_available": 100 * GB},
         {"mount": "/srv", "size_available": 15 * GB},
@@ -278,6 +366,7 @@ def test_free_disk_is_read_on_the_longest_mount_prefix_of_the_workspace(tmp_path
         {"mount": "/srv/database", "size_available": 500 * GB},
     ]
     low = run_role(
+        ansible,
         tmp_path,
         "prerequisites",
         facts("Debian", mounts=mounts),
@@ -289,6 +378,7 @@ def test_free_disk_is_read_on_the_longest_mount_prefix_of_the_workspace(tmp_path
 
     # /srv/database is not a prefix of /srv/datab; /srv is.
     warned = run_role(
+        ansible,
         tmp_path,
         "prerequisites",
         facts("Debian", mounts=mounts),
@@ -333,12 +423,13 @@ def report(run: dict) -> dict:
     return {entry["tool"]: entry for entry in result["ansible_facts"]["kube_tools_report"]}
 
 
-def test_kube_tools_on_macos_uses_homebrew_formulas_without_become(tmp_path):
+def test_kube_tools_on_macos_uses_homebrew_formulas_without_become(ansible, tmp_path):
     # An installed kubectl below the minimum is upgraded (state latest), as an old Homebrew
     # kubectl would be; the missing helm is installed (state present). There is no brew
     # here, so each Homebrew task fails and the role reports the tool as not installed
     # instead of failing the play.
     run = run_role(
+        ansible,
         tmp_path,
         "kube_tools",
         facts("Darwin"),
@@ -368,9 +459,13 @@ def test_kube_tools_on_macos_uses_homebrew_formulas_without_become(tmp_path):
     ]
 
 
-def test_kube_tools_default_on_debian_leaves_kubectl_and_would_build_helm_with_go(tmp_path):
+def test_kube_tools_default_on_debian_leaves_kubectl_and_would_build_helm_with_go(
+    ansible, tmp_path
+):
     search_path = tools_on_path(tmp_path, kubectl="1.32.4", go="1.26.8")
-    run = run_role(tmp_path, "kube_tools", facts("Debian"), kube_tools_search_path=search_path)
+    run = run_role(
+        ansible, tmp_path, "kube_tools", facts("Debian"), kube_tools_search_path=search_path
+    )
     assert run["rc"] == 0 and run["stats"]["changed"] == 0, run["stats"]
     tools = report(run)
     # A kubectl above the minimum is left alone.
@@ -394,8 +489,9 @@ def ran_or_skipped(run: dict, name: str) -> dict:
     return run["tasks"][name][-1]
 
 
-def test_kube_tools_reports_a_tool_the_distribution_does_not_package(tmp_path):
+def test_kube_tools_reports_a_tool_the_distribution_does_not_package(ansible, tmp_path):
     run = run_role(
+        ansible,
         tmp_path,
         "kube_tools",
         facts("Debian"),
@@ -413,6 +509,7 @@ def test_kube_tools_reports_a_tool_the_distribution_does_not_package(tmp_path):
     assert skipped_or_absent(run, KT + "Install the tool's package.")
 
     required = run_role(
+        ansible,
         tmp_path,
         "kube_tools",
         facts("Debian"),
@@ -426,8 +523,9 @@ def test_kube_tools_reports_a_tool_the_distribution_does_not_package(tmp_path):
     )
 
 
-def test_kube_tools_go_method_without_go_says_to_install_go(tmp_path):
+def test_kube_tools_go_method_without_go_says_to_install_go(ansible, tmp_path):
     run = run_role(
+        ansible,
         tmp_path,
         "kube_tools",
         facts("Debian"),
@@ -446,13 +544,14 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_kube_tools_binary_method_reports_an_unreachable_release_host(tmp_path):
+def test_kube_tools_binary_method_reports_an_unreachable_release_host(ansible, tmp_path):
     # get_url fetches the published sha256 even in check mode. The tests contact nothing
     # but this machine, so the release host is a closed port on 127.0.0.1.
     catalog = yaml.safe_load((REPO / "roles/kube_tools/vars/main.yml").read_text())
     release = f"http://127.0.0.1:{closed_port()}/release/kubectl"
     catalog["kube_tools_catalog"]["kubectl"].update(url=release, checksum_url=release + ".sha256")
     run = run_role(
+        ansible,
         tmp_path,
         "kube_tools",
         facts("Debian"),
@@ -466,15 +565,37 @@ def test_kube_tools_binary_method_reports_an_unreachable_release_host(tmp_path):
     assert "Connection refused" in reason and reason.endswith(f"({release}.sha256)")
 
 
-def test_kube_tools_refuses_go_for_kubectl_before_doing_anything(tmp_path):
-    run = run_role(tmp_path, "kube_tools", facts("Debian"), kube_tools_kubectl_method="go")
+def test_kube_tools_refuses_go_for_kubectl_before_doing_anything(ansible, tmp_path):
+    run = run_role(ansible, tmp_path, "kube_tools", facts("Debian"), kube_tools_kubectl_method="go")
     message = failure(run)
     assert "kube_tools_kubectl_method" in message and "package, binary" in message
 
 
-def test_kube_tools_on_windows_fails_with_what_to_do(tmp_path):
-    run = run_role(tmp_path, "kube_tools", facts("Windows"))
+def test_kube_tools_on_windows_fails_with_what_to_do(ansible, tmp_path):
+    run = run_role(ansible, tmp_path, "kube_tools", facts("Windows"))
     assert failure(run) == (
         "The kube_tools role supports Linux and macOS, and this host runs Win32NT: install"
         " kubectl and helm yourself, then rerun with `--skip-tags kube`."
     )
+
+
+def test_kube_tools_distribution_files_win_over_the_family_files(ansible, tmp_path):
+    role = with_distribution_files(
+        tmp_path,
+        "kube_tools",
+        {"vars/Ubuntu.yml": "kube_tools_packages: {kubectl: kubectl-ubuntu}\n"},
+    )
+    options = {"kube_tools_tools": ["kubectl"], "kube_tools_search_path": tools_on_path(tmp_path)}
+    install = KT + "Install the tool's package."
+    ubuntu = run_role(
+        ansible, tmp_path, "kube_tools", facts("Debian", **UBUNTU), role_dir=role, **options
+    )
+    assert ran_or_skipped(ubuntu, install)["invocation"]["module_args"]["name"] == "kubectl-ubuntu"
+    debian = run_role(ansible, tmp_path, "kube_tools", facts("Debian"), role_dir=role, **options)
+    assert (
+        ran_or_skipped(debian, install)["invocation"]["module_args"]["name"] == "kubernetes-client"
+    )
+    # A Linux with no files of its own (nor of its family) gets the system's: no packages.
+    arch = run_role(ansible, tmp_path, "kube_tools", facts("Archlinux"), role_dir=role, **options)
+    assert arch["rc"] == 0
+    assert report(arch)["kubectl"]["reason"].startswith("kubectl is not packaged for Archlinux")

@@ -1,6 +1,11 @@
 """The editor configuration rendered from the catalog (module_utils/_render_editor.py)."""
 
+from pathlib import Path
+
+from ansible_collections.vhvcorp.devtools.plugins.filter.catalog import workspace_vscode_tasks
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import _render_editor as editor
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_launch_has_one_go_configuration_per_service_and_one_for_all():
@@ -29,3 +34,12 @@ def test_tasks_run_make_in_the_devtools_checkout():
             "problemMatcher": [],
         }
     ]
+
+
+def test_the_filter_runs_make_in_this_collections_checkout_unless_told_otherwise():
+    # The workspace role passes "" unless workspace_devtools_dir names a checkout.
+    targets = [{"target": "start", "group": "build"}]
+    (here,) = workspace_vscode_tasks(targets, "")["tasks"]
+    assert here["options"]["cwd"] == str(REPO.resolve())
+    (there,) = workspace_vscode_tasks(targets, "/src/devtools")["tasks"]
+    assert there["options"]["cwd"] == "/src/devtools"
