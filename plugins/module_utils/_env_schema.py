@@ -77,23 +77,35 @@ SCHEMA = {
         },
         {
             "name": "Services",
-            "description": "Ports and addresses of the services, from the service catalog "
-            "(gRPC where the service has it, HTTP otherwise).",
+            "description": "Ports and addresses of the services, from the service catalog, "
+            "named as the services read them (go-shared): <PREFIX>_HTTP_PORT and "
+            "<PREFIX>_PORT (gRPC) for a service with gRPC, <PREFIX>_PORT (HTTP) for "
+            "one without; <PREFIX>_URL is where the others call it (gRPC where it has "
+            "it, HTTP otherwise).",
             "per_service": [
                 {
-                    "name": "{env_prefix}_PORT",
+                    "name": "{env_prefix}_HTTP_PORT",
                     "default": "{http_port}",
                     "type": "port",
                     "description": "HTTP port of {name} (health and metrics).",
                     "required": True,
+                    "when": "grpc_port",
                 },
                 {
-                    "name": "{env_prefix}_GRPC_PORT",
+                    "name": "{env_prefix}_PORT",
                     "default": "{grpc_port}",
                     "type": "port",
-                    "description": "gRPC port of {name}.",
+                    "description": "gRPC port of {name} (go-shared's <PREFIX>_PORT).",
                     "required": True,
                     "when": "grpc_port",
+                },
+                {
+                    "name": "{env_prefix}_PORT",
+                    "default": "{http_port}",
+                    "type": "port",
+                    "description": "HTTP port of {name}, which has no gRPC.",
+                    "required": True,
+                    "when": "not grpc_port",
                 },
                 {
                     "name": "{env_prefix}_URL",
@@ -197,10 +209,25 @@ SCHEMA = {
             "description": "Cache, sessions and rate-limit counters.",
             "variables": [
                 {
+                    "name": "REDIS_HOST",
+                    "default": "redis",
+                    "type": "string",
+                    "description": "Host name of the Redis server (go-shared reads it).",
+                    "required": True,
+                },
+                {
+                    "name": "REDIS_PORT",
+                    "default": "6379",
+                    "type": "port",
+                    "description": "Port of the Redis server (go-shared reads it).",
+                    "required": True,
+                },
+                {
                     "name": "REDIS_URL",
                     "default": "redis://redis:6379/0",
                     "type": "url",
-                    "description": "Address and database number of the Redis server.",
+                    "description": "Address and database number of the Redis server "
+                    "(its host and port as REDIS_HOST and REDIS_PORT).",
                     "required": True,
                 },
                 {

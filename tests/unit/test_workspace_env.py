@@ -191,17 +191,23 @@ def test_every_schema_default_fits_its_type_and_every_variable_is_described():
 def test_catalog_services_get_their_variables_and_a_new_service_adds_its_own():
     base = schema().variables
     assert base["AUTH_SERVICE_URL"].default == "auth-service:50051"
-    assert base["AUTH_SERVICE_GRPC_PORT"].default == "50051"
+    # The names go-shared reads: <PREFIX>_HTTP_PORT and <PREFIX>_PORT (gRPC) with gRPC...
+    assert base["AUTH_SERVICE_HTTP_PORT"].default == "8081"
+    assert base["AUTH_SERVICE_PORT"].default == "50051"
+    # ... and <PREFIX>_PORT (HTTP) alone without.
     assert base["API_GATEWAY_PORT"].default == "8080"
     assert base["API_GATEWAY_URL"].default == "http://api-gateway:8080"
-    assert "API_GATEWAY_GRPC_PORT" not in base
+    assert "API_GATEWAY_HTTP_PORT" not in base
+    assert not [k for k in base if k.endswith("_GRPC_PORT")]
     billing = {"name": "billing-service", "http_port": 8086, "grpc_port": 50056}
     grown = schema(CATALOG + [dict(billing, env_prefix="BILLING_SERVICE")]).variables
     assert set(grown) - set(base) == {
+        "BILLING_SERVICE_HTTP_PORT",
         "BILLING_SERVICE_PORT",
-        "BILLING_SERVICE_GRPC_PORT",
         "BILLING_SERVICE_URL",
     }
+    assert grown["BILLING_SERVICE_PORT"].default == "50056"
+    assert grown["BILLING_SERVICE_HTTP_PORT"].default == "8086"
     assert grown["BILLING_SERVICE_URL"].default == "billing-service:50056"
     assert not {k for k in schema([]).variables if k.startswith("AUTH_SERVICE")}
 
