@@ -80,7 +80,12 @@ def test_a_seventh_service_in_services_yml_reaches_every_artefact(playbook, repo
     assert "BILLING_SERVICE_HTTP_PORT=8086\n" in env and "BILLING_SERVICE_PORT=50056\n" in env
 
     launch = json.loads((workspace / ".vscode" / "launch.json").read_text())
-    assert any("billing-service" in c["name"] for c in launch["configurations"]), launch
+    (billing_launch,) = [c for c in launch["configurations"] if c["name"] == "billing-service"]
+    assert billing_launch["program"] == "${workspaceFolder}/billing-service/cmd/server"
+    # Its debug .env reaches it, and it the stack, at the published addresses.
+    debug = (workspace / ".vscode" / "debug" / ".env").read_text()
+    assert "BILLING_SERVICE_URL=127.0.0.1:50056\n" in debug
+    assert "MONGODB_URI=mongodb://127.0.0.1:27017\n" in debug
 
     compose = yaml.safe_load((workspace / "deploy/compose/compose.yml").read_text())
     billing = compose["services"]["billing-service"]

@@ -384,6 +384,14 @@ def test_the_modules_documentation_says_exactly_what_its_argument_spec_accepts()
     examples = yaml.safe_load(module.EXAMPLES)
     assert any("ansible.builtin.assert" in task for task in examples)
     returned = yaml.safe_load(module.RETURN)
-    assert set(returned) == {"env_file", "added", "generated", "updated", "unknown", "mode_fixed"}
+    assert set(returned) == {
+        "env_file",
+        "added",
+        "generated",
+        "updated",
+        "unknown",
+        "mode_fixed",
+        "host_env_file",
+    }
     for key, value in returned.items():
         assert value.get("description") and value.get("type") and "sample" in value, key
