@@ -19,6 +19,9 @@ A variable:
   required     the services refuse to start without a non-empty value
   generate     secrets only: how to generate a missing or empty value, once
                ({bytes: N, encoding: base64|hex|urlsafe}); `false` keeps it as it is
+  was          its name in an older schema: a file with that key gives its value to this
+               one (when the file lacks this key, or the older name is no key any more, and
+               is then dropped), so a rename keeps the user's value
 
 `per_service` variables are repeated for each service of the catalog (devtools_services:
 name, http_port, grpc_port, env_prefix): `{env_prefix}`, `{name}`, `{http_port}` and
@@ -90,6 +93,7 @@ SCHEMA = {
                     "description": "HTTP port of {name} (health and metrics).",
                     "required": True,
                     "when": "grpc_port",
+                    "was": "{env_prefix}_PORT",
                 },
                 {
                     "name": "{env_prefix}_PORT",
@@ -98,6 +102,7 @@ SCHEMA = {
                     "description": "gRPC port of {name} (go-shared's <PREFIX>_PORT).",
                     "required": True,
                     "when": "grpc_port",
+                    "was": "{env_prefix}_GRPC_PORT",
                 },
                 {
                     "name": "{env_prefix}_PORT",

@@ -19,6 +19,9 @@ description:
     the user's edits survive reruns. Keys of the schema that are missing are added with
     their defaults. Keys the user added that the schema does not know are kept, at the end,
     under a comment of their own.
+  - A key the schema renamed (a variable's C(was)) gives its value to the new name, so
+    a file of an older schema keeps the user's values, e.g. the older C(<PREFIX>_PORT)
+    (HTTP) and C(<PREFIX>_GRPC_PORT) become C(<PREFIX>_HTTP_PORT) and C(<PREFIX>_PORT).
   - Secrets (schema type C(secret) with C(generate)) that are missing or empty are generated
     once from C(secrets.token_bytes) and kept on every later run. C(JWT_SECRET) is 64 random
     bytes, base64-encoded (88 characters); the services use that string as the HMAC key.

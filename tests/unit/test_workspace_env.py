@@ -308,6 +308,25 @@ def test_user_values_comments_quoting_and_unknown_keys_survive():
     assert again.text == result.text
 
 
+def test_a_file_with_the_older_port_names_is_migrated_keeping_its_values():
+    """Before go-shared's names, <PREFIX>_PORT was the HTTP port and <PREFIX>_GRPC_PORT the
+    gRPC one: their values move to <PREFIX>_HTTP_PORT and <PREFIX>_PORT, once."""
+    old = (
+        "# mine\nAUTH_SERVICE_PORT=9081\nAUTH_SERVICE_GRPC_PORT=59051\n"
+        "API_GATEWAY_PORT=9080\nLOG_LEVEL=info\n"
+    )
+    result = dotenv.render(dotenv.parse(old), schema())
+    values = dotenv.parse(result.text).values()
+    assert (values["AUTH_SERVICE_HTTP_PORT"], values["AUTH_SERVICE_PORT"]) == ("9081", "59051")
+    assert values["API_GATEWAY_PORT"] == "9080"  # no gRPC: <PREFIX>_PORT is still HTTP
+    assert "AUTH_SERVICE_GRPC_PORT" not in values and result.unknown == []
+    assert "AUTH_SERVICE_PORT" in result.updated and "AUTH_SERVICE_HTTP_PORT" in result.added
+    # A service the old file did not have gets its defaults; a rerun changes nothing.
+    assert (values["USER_SERVICE_HTTP_PORT"], values["USER_SERVICE_PORT"]) == ("8082", "50052")
+    again = dotenv.render(dotenv.parse(result.text), schema())
+    assert again.text == result.text and (again.added, again.updated) == ([], [])
+
+
 def test_missing_keys_are_added_and_empty_secrets_generated_but_set_ones_kept():
     text = "JWT_SECRET=\nGRAFANA_PASSWORD=mine-for-years\nOLD_SETTING=1\n"
     result = dotenv.render(dotenv.parse(text), schema())
