@@ -87,6 +87,7 @@ stack_unhealthy = _filter(_stack_status.stack_unhealthy)
 dotenv_values = _filter(_dotenv_values)
 workspace_vscode_launch = _filter(_render_editor.vscode_launch)
 workspace_vscode_tasks = _filter(_vscode_tasks)
+workspace_host_addresses = _filter(_render_editor.host_addresses)
 
 
 class FilterModule:
@@ -109,4 +110,5 @@ class FilterModule:
             "stack_endpoints": stack_endpoints,
             "workspace_vscode_launch": workspace_vscode_launch,
             "workspace_vscode_tasks": workspace_vscode_tasks,
+            "workspace_host_addresses": workspace_host_addresses,
         }

@@ -24,6 +24,10 @@ IMAGE_SOURCES = ("registry", "local", "auto")
 _DURATION = re.compile(r"^\d+(ms|s|m|h)$")
 _MEMORY = re.compile(r"^\d+(\.\d+)?[bkmg]?$", re.IGNORECASE)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+# Where a service runs in its container: the platform's services (go-shared's config) read
+# a `.env` file in their working directory and exit without one, so the workspace .env is
+# mounted here as `.env` (read-only) besides reaching them as the environment (env_file).
+SERVICE_WORKDIR = "/app"
 
 
 class CatalogError(Exception):
@@ -138,8 +142,10 @@ def stack_catalog(services, components, settings: dict) -> dict:
     (dict). settings: profile, profiles, custom_components, services (list or 'all'),
     image_source (registry or local: decided already, see stack_image_source), project,
     workspace_dir, publish_address, port_offset, restart, registry_mirror,
-    local_namespace, service_limits, service_health, service_image_prefix,
-    service_image_tag, local_images (key -> image name of the local_images role).
+    local_namespace, service_user (uid:gid the services run as, the owner of the workspace
+    .env, which is theirs to read with mode 0600; empty: the image's user), service_limits,
+    service_health, service_image_prefix, service_image_tag, local_images (key -> image name
+    of the local_images role).
     """
     s = _settings(settings)
     components = dict(components or {})
@@ -225,6 +231,7 @@ def _settings(settings: dict) -> dict:
         "mirror": str(s.get("registry_mirror") or ""),
         "local_images": dict(s.get("local_images") or {}),
         "services": s.get("services", "all"),
+        "service_user": str(s.get("service_user") or "") or None,
     }
 
 
@@ -330,6 +337,7 @@ def _infrastructure_container(name: str, raw: dict, s: dict) -> tuple:
         "local_image": src.get("build", name) if source == "local" else None,
         "build": None,
         "command": list(src["command"]) if src.get("command") else None,
+        "working_dir": None,
         "user": src.get("user"),
         "environment": {k: str(v) for k, v in (raw.get("environment") or {}).items()},
         "env_file": False,
@@ -420,7 +428,8 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
         "local_image": None,
         "build": build_info,
         "command": None,
-        "user": None,
+        "working_dir": SERVICE_WORKDIR,
+        "user": s["service_user"],
         "environment": environment,
         "env_file": True,
         "ports": ports,
@@ -428,7 +437,14 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
         "health_url": f"http://127.0.0.1:{http_port + offset}{health_path}",
         "health_path": health_path,
         "depends_on": depends,
-        "volumes": [],
+        "volumes": [
+            {
+                "type": "bind",
+                "source": f"{s['workspace']}/.env",
+                "target": f"{SERVICE_WORKDIR}/.env",
+                "read_only": True,
+            }
+        ],
         "config_dir": None,
         "limits": _limits(s.get("service_limits") or {}, "devtools_stack_service_limits"),
         "restart": s["restart"],

@@ -19,6 +19,9 @@ A variable:
   required     the services refuse to start without a non-empty value
   generate     secrets only: how to generate a missing or empty value, once
                ({bytes: N, encoding: base64|hex|urlsafe}); `false` keeps it as it is
+  was          its name in an older schema: a file with that key gives its value to this
+               one (when the file lacks this key, or the older name is no key any more, and
+               is then dropped), so a rename keeps the user's value
 
 `per_service` variables are repeated for each service of the catalog (devtools_services:
 name, http_port, grpc_port, env_prefix): `{env_prefix}`, `{name}`, `{http_port}` and
@@ -77,23 +80,37 @@ SCHEMA = {
         },
         {
             "name": "Services",
-            "description": "Ports and addresses of the services, from the service catalog "
-            "(gRPC where the service has it, HTTP otherwise).",
+            "description": "Ports and addresses of the services, from the service catalog, "
+            "named as the services read them (go-shared): <PREFIX>_HTTP_PORT and "
+            "<PREFIX>_PORT (gRPC) for a service with gRPC, <PREFIX>_PORT (HTTP) for "
+            "one without; <PREFIX>_URL is where the others call it (gRPC where it has "
+            "it, HTTP otherwise).",
             "per_service": [
                 {
-                    "name": "{env_prefix}_PORT",
+                    "name": "{env_prefix}_HTTP_PORT",
                     "default": "{http_port}",
                     "type": "port",
                     "description": "HTTP port of {name} (health and metrics).",
                     "required": True,
+                    "when": "grpc_port",
+                    "was": "{env_prefix}_PORT",
                 },
                 {
-                    "name": "{env_prefix}_GRPC_PORT",
+                    "name": "{env_prefix}_PORT",
                     "default": "{grpc_port}",
                     "type": "port",
-                    "description": "gRPC port of {name}.",
+                    "description": "gRPC port of {name} (go-shared's <PREFIX>_PORT).",
                     "required": True,
                     "when": "grpc_port",
+                    "was": "{env_prefix}_GRPC_PORT",
+                },
+                {
+                    "name": "{env_prefix}_PORT",
+                    "default": "{http_port}",
+                    "type": "port",
+                    "description": "HTTP port of {name}, which has no gRPC.",
+                    "required": True,
+                    "when": "not grpc_port",
                 },
                 {
                     "name": "{env_prefix}_URL",
@@ -197,10 +214,25 @@ SCHEMA = {
             "description": "Cache, sessions and rate-limit counters.",
             "variables": [
                 {
+                    "name": "REDIS_HOST",
+                    "default": "redis",
+                    "type": "string",
+                    "description": "Host name of the Redis server (go-shared reads it).",
+                    "required": True,
+                },
+                {
+                    "name": "REDIS_PORT",
+                    "default": "6379",
+                    "type": "port",
+                    "description": "Port of the Redis server (go-shared reads it).",
+                    "required": True,
+                },
+                {
                     "name": "REDIS_URL",
                     "default": "redis://redis:6379/0",
                     "type": "url",
-                    "description": "Address and database number of the Redis server.",
+                    "description": "Address and database number of the Redis server "
+                    "(its host and port as REDIS_HOST and REDIS_PORT).",
                     "required": True,
                 },
                 {

@@ -40,6 +40,8 @@ def _compose_base(catalog: dict) -> dict:
         }
         if c["command"]:
             svc["command"] = list(c["command"])
+        if c["working_dir"]:
+            svc["working_dir"] = c["working_dir"]
         if c["user"]:
             svc["user"] = c["user"]
         if c["env_file"]:
@@ -86,7 +88,8 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
         services[c["name"]] = {
             "image": mirror + go_image,
             "working_dir": "/src",
-            "user": "${DEVTOOLS_UID:-1000}:${DEVTOOLS_GID:-1000}",
+            # The owner of the workspace .env (it reads that file), as in the base file.
+            "user": c["user"] or "${DEVTOOLS_UID:-1000}:${DEVTOOLS_GID:-1000}",
             "environment": {
                 "GOPATH": "/go",
                 "GOCACHE": "/go/cache",
@@ -98,7 +101,10 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
                 "-c",
                 f"go install github.com/air-verse/air@{air} && exec /go/bin/air "
                 f"--build.cmd 'go build -o /tmp/bin/app {(c['build'] or {}).get('package', '.')}' "
-                "--build.bin /tmp/bin/app --tmp_dir /tmp/air",
+                # Built in /src, run in the service's working directory, where the
+                # base file mounts the workspace .env that the services read.
+                f"--build.full_bin 'cd {c['working_dir']} && exec /tmp/bin/app' "
+                "--tmp_dir /tmp/air",
             ],
             "volumes": [
                 {"type": "bind", "source": f"{catalog['workspace_dir']}/{repo}", "target": "/src"},

@@ -264,6 +264,7 @@ class Variable:
     required: bool
     section: str
     generate: dict | None = None  # {bytes, encoding} for secrets generated when missing
+    was: str | None = None  # the key's name in an older schema, whose value it takes
 
     @property
     def secret(self) -> bool:
@@ -359,7 +360,7 @@ def _variable(data, section: str, fields: dict | None = None) -> Variable:
         raise SchemaError("section %r has an entry without a name: %r." % (section, data))
     values = dict(data)
     if fields is not None:
-        for key in ("name", "default", "description"):
+        for key in ("name", "default", "description", "was"):
             try:
                 values[key] = string.Formatter().vformat(str(values.get(key, "")), (), fields)
             except (KeyError, IndexError) as exc:
@@ -392,6 +393,7 @@ def _variable(data, section: str, fields: dict | None = None) -> Variable:
         required=bool(values.get("required", False)),
         section=section,
         generate=generate or None,
+        was=str(values["was"]) if values.get("was") else None,
     )
 
 
@@ -496,6 +498,27 @@ def _managed_lines(schema: Schema) -> set:
     return set(HEADER) | {UNKNOWN_HEADER} | {"# %s" % s.name for s in schema.sections}
 
 
+def _renamed(known: dict, existing: dict) -> tuple:
+    """The values that variables take from their older names (``was``), and the older names
+    that are no key of the schema any more, dropped from the file.
+
+    A variable takes the value of its older key when the file has that key and either not
+    the variable's own key, or the older key is retired: <PREFIX>_GRPC_PORT's value becomes
+    <PREFIX>_PORT's (the name meant the HTTP port before), whose value becomes
+    <PREFIX>_HTTP_PORT's, read from the file as it was."""
+    renamed, retired = {}, set()
+    for variable in known.values():
+        old = variable.was
+        if not old or old not in existing:
+            continue
+        if old not in known:
+            retired.add(old)
+            renamed[variable.name] = existing[old].value
+        elif variable.name not in existing:
+            renamed[variable.name] = existing[old].value
+    return renamed, retired
+
+
 def render(document: Document, schema: Schema, overrides=None, generate=generate_secret):
     """The new file: schema order, the file's values kept, defaults for missing keys, secrets
     generated when missing or empty (and generation allowed), overrides applied last.
@@ -516,6 +539,9 @@ def render(document: Document, schema: Schema, overrides=None, generate=generate
         existing[item.key] = item
     trailing = pending
 
+    known = schema.variables
+    renamed, retired = _renamed(known, existing)
+
     added, generated, updated, secret_values = [], [], [], []
     out = list(HEADER)
 
@@ -529,6 +555,10 @@ def render(document: Document, schema: Schema, overrides=None, generate=generate
             else:
                 lines.append(format_line(key, value))
                 (updated if entry is not None else added).append(key)
+        elif key in renamed:
+            value = renamed[key]
+            lines.append(format_line(key, value))
+            (updated if entry is not None else added).append(key)
         elif entry is not None and not (
             variable is not None and variable.generate and entry.value == ""
         ):
@@ -553,8 +583,7 @@ def render(document: Document, schema: Schema, overrides=None, generate=generate
         for variable in section.variables:
             out.extend(emit(variable.name, variable))
 
-    known = schema.variables
-    unknown = [key for key in existing if key not in known]
+    unknown = [key for key in existing if key not in known and key not in retired]
     extra = [key for key in overrides if key not in known and key not in existing]
     if unknown or extra or trailing:
         out.extend(["", UNKNOWN_HEADER])

@@ -19,6 +19,9 @@ description:
     the user's edits survive reruns. Keys of the schema that are missing are added with
     their defaults. Keys the user added that the schema does not know are kept, at the end,
     under a comment of their own.
+  - A key the schema renamed (a variable's C(was)) gives its value to the new name, so
+    a file of an older schema keeps the user's values, e.g. the older C(<PREFIX>_PORT)
+    (HTTP) and C(<PREFIX>_GRPC_PORT) become C(<PREFIX>_HTTP_PORT) and C(<PREFIX>_PORT).
   - Secrets (schema type C(secret) with C(generate)) that are missing or empty are generated
     once from C(secrets.token_bytes) and kept on every later run. C(JWT_SECRET) is 64 random
     bytes, base64-encoded (88 characters); the services use that string as the HMAC key.
@@ -38,7 +41,8 @@ attributes:
     details: Reports the keys that would be added, generated and updated, writes nothing.
   diff_mode:
     support: full
-    details: Shows the file before and after, with every secret value and URL password masked.
+    details: Shows the file before and after, with every secret value and URL password masked
+      (not the O(host_path) file, which follows it).
 options:
   path:
     description:
@@ -75,6 +79,20 @@ options:
     description:
       - User who owns the file. Default is the user the module runs as. Changing it needs root.
     type: str
+  host_path:
+    description:
+      - A second file to write, for a service run on the host (a debugger). It is the same
+        .env with every address of a container in O(host_addresses) rewritten to its published
+        one (URLs and C(host:port) values, host names alone, and an C(<X>_PORT) beside an
+        C(<X>_HOST)). Written on every run with mode C(0600), as it holds the same secrets.
+      - Its directory must exist. Unset, no second file.
+    type: path
+  host_addresses:
+    description:
+      - Container host name -> C({address, ports}), C(ports) mapping a container port to its
+        published port (the C(workspace_host_addresses) filter makes it from the catalog).
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -145,6 +163,11 @@ unknown:
   type: list
   elements: str
   sample: [MY_DEBUG_FLAG]
+host_env_file:
+  description: The host-side file (O(host_path)), symbolic links resolved; null without one.
+  returned: always
+  type: str
+  sample: /home/dev/workspace/go-platform/.vscode/debug/.env
 mode_fixed:
   description: Whether the file's permissions were wider than 0600 (or its owner another
     user) and were, or in check mode would be, fixed.
@@ -157,6 +180,7 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._render_editor import host_env
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.dotenv import (
     FILE_MODE,
     DotenvError,
@@ -183,6 +207,8 @@ def argument_spec():
         services=dict(type="list", elements="dict", default=[]),
         overrides=dict(type="dict", default={}, no_log=True),
         owner=dict(type="str"),
+        host_path=dict(type="path"),
+        host_addresses=dict(type="dict", default={}),
     )
 
 
@@ -212,6 +238,19 @@ def wanted_owner(module):
             msg="owner %r is not a user on this host; create the user or leave owner unset."
             % module.params["owner"]
         )
+
+
+def write_host_env(module, path, text, uid):
+    """Write the host-side .env derived from ``text`` when it differs; True when it did (or
+    would, in check mode)."""
+    wanted = host_env(text, module.params["host_addresses"])
+    current = read_current(module, path)
+    owner_wrong = current is not None and uid is not None and os.stat(path).st_uid != uid
+    if current == wanted and file_mode(path) == FILE_MODE and not owner_wrong:
+        return False
+    if not module.check_mode:
+        write_atomic(path, wanted, FILE_MODE, uid=uid)
+    return True
 
 
 def main():
@@ -258,6 +297,11 @@ def main():
             if owner_wrong:
                 os.chown(path, uid, -1)
 
+    host_path = None
+    if module.params["host_path"]:
+        host_path = os.path.realpath(module.params["host_path"])
+        changed = write_host_env(module, host_path, result.text, uid) or changed
+
     output = dict(
         changed=changed,
         env_file=path,
@@ -266,6 +310,7 @@ def main():
         updated=result.updated,
         unknown=result.unknown,
         mode_fixed=mode_fixed,
+        host_env_file=host_path,
     )
     if module._diff:
         output["diff"] = dict(

@@ -75,14 +75,25 @@ def test_a_seventh_service_in_services_yml_reaches_every_artefact(playbook, repo
     assert {e["name"] for e in endpoints if "billing-service" in e["name"]}, endpoints
 
     env = (workspace / ".env").read_text()
-    assert "BILLING_SERVICE_URL=" in env and "BILLING_SERVICE_PORT=8086" in env
+    assert "BILLING_SERVICE_URL=billing-service:50056\n" in env
+    # The port variables the platform's services read (go-shared): HTTP and gRPC.
+    assert "BILLING_SERVICE_HTTP_PORT=8086\n" in env and "BILLING_SERVICE_PORT=50056\n" in env
 
     launch = json.loads((workspace / ".vscode" / "launch.json").read_text())
-    assert any("billing-service" in c["name"] for c in launch["configurations"]), launch
+    (billing_launch,) = [c for c in launch["configurations"] if c["name"] == "billing-service"]
+    assert billing_launch["program"] == "${workspaceFolder}/billing-service/cmd/server"
+    # Its debug .env reaches it, and it the stack, at the published addresses.
+    debug = (workspace / ".vscode" / "debug" / ".env").read_text()
+    assert "BILLING_SERVICE_URL=127.0.0.1:50056\n" in debug
+    assert "MONGODB_URI=mongodb://127.0.0.1:27017\n" in debug
 
     compose = yaml.safe_load((workspace / "deploy/compose/compose.yml").read_text())
     billing = compose["services"]["billing-service"]
     assert billing["ports"] and billing["depends_on"]["mongodb"]
+    # It reads the .env as a file in its working directory, as the others do.
+    assert billing["working_dir"] == "/app"
+    assert {"type": "bind", "source": str(workspace / ".env"), "target": "/app/.env",
+            "read_only": True} in billing["volumes"]  # fmt: skip
 
     prometheus = yaml.safe_load((workspace / "deploy/config/prometheus/prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in prometheus["scrape_configs"]}

@@ -138,16 +138,22 @@ def redis_server(engine, container_label) -> Iterator[Redis]:
 class Standin:
     """The stand-in binary running as a process of the test."""
 
-    def __init__(self, binary: Path, log: Path, env: dict[str, str]):
+    def __init__(
+        self, binary: Path, log: Path, env: dict[str, str], cwd: Path | None = None, ports=None
+    ):
+        """ports: (HTTP, gRPC or None) when they come from the .env in cwd, not from env."""
         self.binary = binary
         self.log = log
         self.env = env
-        self.http_port = int(env["HTTP_PORT"])
-        self.grpc_port = int(env["GRPC_PORT"]) if env.get("GRPC_PORT") else None
+        self.cwd = cwd
+        self.http_port, self.grpc_port = ports or (
+            int(env["HTTP_PORT"]),
+            int(env["GRPC_PORT"]) if env.get("GRPC_PORT") else None,
+        )
         self.base = f"http://127.0.0.1:{self.http_port}"
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
-                [str(binary)], env=env, stdout=out, stderr=subprocess.STDOUT
+                [str(binary)], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT
             )
         eventually(self._listening, 15, f"the stand-in did not listen on {self.http_port}")
 
@@ -173,6 +179,7 @@ class Standin:
         return subprocess.run(
             [str(self.binary), flag],
             env=self.env,
+            cwd=self.cwd,
             capture_output=True,
             text=True,
             timeout=15,
@@ -260,6 +267,62 @@ def test_healthy_with_real_mongodb_and_redis(
     records = standin.log_records()  # every line is JSON
     assert records[0]["msg"] == "listening" and records[0]["service"] == "user-service"
     assert any(r["msg"] == "request" and r["path"] == "/health" for r in records)
+
+
+@pytest.mark.parametrize(
+    "service, keys, grpc",
+    [
+        # A service with gRPC: <PREFIX>_HTTP_PORT and <PREFIX>_PORT (gRPC), as go-shared reads.
+        ("auth-service", ("AUTH_SERVICE_HTTP_PORT", "AUTH_SERVICE_PORT"), True),
+        # One without: <PREFIX>_PORT is its HTTP port.
+        ("api-gateway", ("API_GATEWAY_PORT", None), False),
+    ],
+)
+def test_reads_the_env_file_in_its_working_directory(
+    standin_binary,
+    redis_server,
+    ferretdb_uri,
+    mongo_client,
+    fresh_db_name,
+    tmp_path,
+    service,
+    keys,
+    grpc,
+):
+    """As the platform's services do (go-shared): the .env in the working directory, with
+    the environment winning over the file's keys."""
+    http_port, grpc_port = free_port(), free_port() if grpc else None
+    ports = {keys[0]: http_port} | ({keys[1]: grpc_port} if grpc else {})
+    workdir = tmp_path / "app"
+    workdir.mkdir()
+    (workdir / ".env").write_text(
+        "# as the workspace_env module writes it\n"
+        + "".join(f"{key}={value}\n" for key, value in ports.items())
+        + f"MONGODB_URI={ferretdb_uri}\n"
+        + "MONGODB_DATABASE=not-this-one\n"
+        + "REDIS_HOST=127.0.0.1\n"
+        + f"REDIS_PORT={redis_server.port}\n"
+        + "REDIS_URL=redis://${REDIS_HOST}:${REDIS_PORT}/0\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "SERVICE_NAME": service, "MONGODB_DATABASE": fresh_db_name}
+    standin = Standin(
+        standin_binary, tmp_path / "standin.log", env, workdir, (http_port, grpc_port)
+    )
+    try:
+        assert standin.health() == (
+            200,
+            {"status": "ok", "service": service, "checks": {"mongodb": "ok", "redis": "ok"}},
+        )
+        assert standin.probe("-healthcheck").returncode == 0
+        assert (standin.probe("-grpc-healthcheck").returncode == 0) is grpc
+        # The environment's MONGODB_DATABASE won over the file's: the start is recorded there.
+        starts = mongo_client[fresh_db_name]["service_starts"]
+        start = eventually(
+            lambda: starts.find_one({"pid": standin.proc.pid}), 10, "no start in service_starts"
+        )
+        assert start["service"] == service
+    finally:
+        standin.kill()
 
 
 def test_redis_down_then_back(run_standin, redis_server, ferretdb_uri):

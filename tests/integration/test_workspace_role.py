@@ -120,14 +120,28 @@ def test_role_twice_keeps_secrets_and_user_edits_and_changes_nothing(
         "notification-service",
         "system-config-service",
     ]
-    assert {c["envFile"] for c in launch["configurations"]} == {"${workspaceFolder}/.env"}
+    # The main package of each, run where its host-side .env is.
+    assert {c["program"] for c in launch["configurations"]} == {
+        "${workspaceFolder}/" + name + "/cmd/server" for name in names
+    }
+    assert {(c["cwd"], c["envFile"]) for c in launch["configurations"]} == {
+        ("${workspaceFolder}/.vscode/debug", "${workspaceFolder}/.vscode/debug/.env")
+    }
+    debug = workspace / ".vscode/debug/.env"
+    assert stat.S_IMODE(debug.stat().st_mode) == 0o600
+    assert stat.S_IMODE(debug.parent.stat().st_mode) == 0o700
+    host = dotenv.parse(debug.read_text()).values()
+    assert host["MONGODB_URI"] == "mongodb://127.0.0.1:27017"
+    assert host["AUTH_SERVICE_URL"] == "127.0.0.1:50051"
+    assert (host["REDIS_HOST"], host["REDIS_PORT"]) == ("127.0.0.1", "6379")
+    assert {k: host[k] for k in SECRETS} == {k: values[k] for k in SECRETS}
     tasks = json.loads((workspace / ".vscode/tasks.json").read_text())["tasks"]
     assert {"make start", "make stop", "make db-seed", "make test"} <= {t["label"] for t in tasks}
     assert {t["options"]["cwd"] for t in tasks} == {str(repo_root.resolve())}
     extensions = json.loads((workspace / ".vscode/extensions.json").read_text())
     assert "golang.go" in extensions["recommendations"]
     settings = json.loads((workspace / ".vscode/settings.json").read_text())
-    assert settings["go.testEnvFile"] == "${workspaceFolder}/.env"
+    assert settings["go.testEnvFile"] == "${workspaceFolder}/.vscode/debug/.env"
 
     unchanged = env.read_text()
     second = run_play(playbook, tmp_path, ROLE_PLAY, *ws, "-v", "--diff")
@@ -141,10 +155,12 @@ def test_role_twice_keeps_secrets_and_user_edits_and_changes_nothing(
     (workspace / ".vscode/settings.json").write_text('{"editor.fontSize": 15}\n')
 
     third = run_play(playbook, tmp_path, ROLE_PLAY, *ws, "-v", "--diff")
-    assert recap(third)["changed"] == 0, third.stdout
+    # The .env is kept; the debug .env follows it (the one change).
+    assert recap(third)["changed"] == 1, third.stdout
     assert env.read_text() == edited
     again = env_values(workspace)
     assert again["LOG_LEVEL"] == "info"
+    assert dotenv.parse(debug.read_text()).values()["LOG_LEVEL"] == "info"
     assert {k: again[k] for k in SECRETS} == {k: values[k] for k in SECRETS}
     assert_no_secret_in(third, values)
     assert json.loads((workspace / ".vscode/settings.json").read_text()) == {"editor.fontSize": 15}

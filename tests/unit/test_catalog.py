@@ -266,6 +266,28 @@ def test_base_compose_file(gv):
     )
 
 
+def test_services_read_the_workspace_env_as_a_file_in_their_working_directory(gv):
+    """go-shared's config reads `.env` in the working directory and exits without one."""
+    for source in ("local", "registry"):
+        compose = c.stack_compose(build(gv, image_source=source, service_user="1000:1001"), "base")
+        for name in gv["devtools_services"]:
+            svc = compose["services"][name["name"]]
+            assert svc["working_dir"] == "/app"
+            assert {"type": "bind", "source": "/home/dev/workspace/go-platform/.env",
+                    "target": "/app/.env", "read_only": True} in svc["volumes"]  # fmt: skip
+            # ... and as the environment, as before.
+            assert svc["env_file"] == ["/home/dev/workspace/go-platform/.env"]
+            # The file is 0600: the service runs as its owner.
+            assert svc["user"] == "1000:1001"
+        assert "working_dir" not in compose["services"]["mongodb"]
+        assert "user" not in compose["services"]["mongodb"]
+    # Without an owner (a catalog rendered without the .env), the image's user.
+    assert "user" not in c.stack_compose(build(gv), "base")["services"]["auth-service"]
+    # The service's variables of the infrastructure name the containers.
+    env = by_name(build(gv))["auth-service"]["environment"]
+    assert (env["REDIS_HOST"], env["REDIS_PORT"]) == ("redis", "6379")
+
+
 def test_dev_overlay_mounts_the_sources_and_runs_air(gv):
     cat = build(gv, image_source="registry")
     dev = c.stack_compose(
@@ -280,6 +302,8 @@ def test_dev_overlay_mounts_the_sources_and_runs_air(gv):
         "target": "/src",
     }
     assert "air@v1.61.7" in auth["command"][2]
+    # Built from /src, run where the base file mounts the .env.
+    assert "--build.full_bin 'cd /app && exec /tmp/bin/app'" in auth["command"][2]
 
 
 def test_test_overlay_puts_data_on_tmpfs_without_restarts(gv):

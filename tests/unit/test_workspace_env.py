@@ -191,17 +191,23 @@ def test_every_schema_default_fits_its_type_and_every_variable_is_described():
 def test_catalog_services_get_their_variables_and_a_new_service_adds_its_own():
     base = schema().variables
     assert base["AUTH_SERVICE_URL"].default == "auth-service:50051"
-    assert base["AUTH_SERVICE_GRPC_PORT"].default == "50051"
+    # The names go-shared reads: <PREFIX>_HTTP_PORT and <PREFIX>_PORT (gRPC) with gRPC...
+    assert base["AUTH_SERVICE_HTTP_PORT"].default == "8081"
+    assert base["AUTH_SERVICE_PORT"].default == "50051"
+    # ... and <PREFIX>_PORT (HTTP) alone without.
     assert base["API_GATEWAY_PORT"].default == "8080"
     assert base["API_GATEWAY_URL"].default == "http://api-gateway:8080"
-    assert "API_GATEWAY_GRPC_PORT" not in base
+    assert "API_GATEWAY_HTTP_PORT" not in base
+    assert not [k for k in base if k.endswith("_GRPC_PORT")]
     billing = {"name": "billing-service", "http_port": 8086, "grpc_port": 50056}
     grown = schema(CATALOG + [dict(billing, env_prefix="BILLING_SERVICE")]).variables
     assert set(grown) - set(base) == {
+        "BILLING_SERVICE_HTTP_PORT",
         "BILLING_SERVICE_PORT",
-        "BILLING_SERVICE_GRPC_PORT",
         "BILLING_SERVICE_URL",
     }
+    assert grown["BILLING_SERVICE_PORT"].default == "50056"
+    assert grown["BILLING_SERVICE_HTTP_PORT"].default == "8086"
     assert grown["BILLING_SERVICE_URL"].default == "billing-service:50056"
     assert not {k for k in schema([]).variables if k.startswith("AUTH_SERVICE")}
 
@@ -302,6 +308,25 @@ def test_user_values_comments_quoting_and_unknown_keys_survive():
     assert again.text == result.text
 
 
+def test_a_file_with_the_older_port_names_is_migrated_keeping_its_values():
+    """Before go-shared's names, <PREFIX>_PORT was the HTTP port and <PREFIX>_GRPC_PORT the
+    gRPC one: their values move to <PREFIX>_HTTP_PORT and <PREFIX>_PORT, once."""
+    old = (
+        "# mine\nAUTH_SERVICE_PORT=9081\nAUTH_SERVICE_GRPC_PORT=59051\n"
+        "API_GATEWAY_PORT=9080\nLOG_LEVEL=info\n"
+    )
+    result = dotenv.render(dotenv.parse(old), schema())
+    values = dotenv.parse(result.text).values()
+    assert (values["AUTH_SERVICE_HTTP_PORT"], values["AUTH_SERVICE_PORT"]) == ("9081", "59051")
+    assert values["API_GATEWAY_PORT"] == "9080"  # no gRPC: <PREFIX>_PORT is still HTTP
+    assert "AUTH_SERVICE_GRPC_PORT" not in values and result.unknown == []
+    assert "AUTH_SERVICE_PORT" in result.updated and "AUTH_SERVICE_HTTP_PORT" in result.added
+    # A service the old file did not have gets its defaults; a rerun changes nothing.
+    assert (values["USER_SERVICE_HTTP_PORT"], values["USER_SERVICE_PORT"]) == ("8082", "50052")
+    again = dotenv.render(dotenv.parse(result.text), schema())
+    assert again.text == result.text and (again.added, again.updated) == ([], [])
+
+
 def test_missing_keys_are_added_and_empty_secrets_generated_but_set_ones_kept():
     text = "JWT_SECRET=\nGRAFANA_PASSWORD=mine-for-years\nOLD_SETTING=1\n"
     result = dotenv.render(dotenv.parse(text), schema())
@@ -378,6 +403,14 @@ def test_the_modules_documentation_says_exactly_what_its_argument_spec_accepts()
     examples = yaml.safe_load(module.EXAMPLES)
     assert any("ansible.builtin.assert" in task for task in examples)
     returned = yaml.safe_load(module.RETURN)
-    assert set(returned) == {"env_file", "added", "generated", "updated", "unknown", "mode_fixed"}
+    assert set(returned) == {
+        "env_file",
+        "added",
+        "generated",
+        "updated",
+        "unknown",
+        "mode_fixed",
+        "host_env_file",
+    }
     for key, value in returned.items():
         assert value.get("description") and value.get("type") and "sample" in value, key
