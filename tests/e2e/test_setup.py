@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -209,6 +210,25 @@ def test_setup_runs_to_the_end_and_reruns_quickly_with_no_change(setup_vars):
     assert "vhvcorp-local/ferretdb:1.24" in tags
     assert "vhvcorp-local/redis:7.0" in tags
 
+    # Each service is healthy by the health probe in its image, not by a flag of its own:
+    # /ready on its HTTP port, and gRPC health where the catalog says grpc_health.
+    for service in yaml.safe_load((REPO_ROOT / "group_vars/all/services.yml").read_text())[
+        "devtools_services"
+    ]:
+        container = project_container(service["name"])
+        test = [
+            "/usr/local/bin/healthprobe",
+            "-http",
+            f"http://127.0.0.1:{service['http_port']}/ready",
+        ]
+        if service["grpc_health"]:
+            test += ["-grpc", f"127.0.0.1:{service['grpc_port']}"]
+        assert container.attrs["Config"]["Healthcheck"]["Test"] == ["CMD", *test]
+        image = engine.images.get(container.attrs["Config"]["Image"])
+        assert image.attrs["Config"]["Healthcheck"]["Test"] == ["CMD", *test]
+        health = container.attrs["State"]["Health"]
+        assert health["Status"] == "healthy" and health["Log"][-1]["ExitCode"] == 0, health
+
 
 def project_container(name: str):
     (container,) = docker.from_env().containers.list(
@@ -354,6 +374,33 @@ def test_stop_then_start_keeps_the_data(setup_vars):
     assert running == []
     run_setup(setup_vars, "start.yml")
     assert users_count() == before
+
+
+def recipe(name: str) -> str:
+    """The recipe label of a service's image (its Dockerfile, binary and health probe)."""
+    image = docker.from_env().images.get(project_container(name).attrs["Config"]["Image"])
+    return image.labels["org.vhvcorp.devtools.recipe"]
+
+
+def test_rebuild_takes_a_changed_health_probe(setup_vars, tmp_path):
+    """A probe whose binary changed changes the recipe: rebuild makes a new image with it,
+    healthy through the new probe; the other services' images stay as they are."""
+    probe = tmp_path / "healthprobe"
+    shutil.copytree(REPO_ROOT / "roles/stack/files/healthprobe", probe)
+    main = probe / "main.go"
+    assert "const bodyExcerpt = 200\n" in main.read_text()
+    main.write_text(
+        main.read_text().replace("const bodyExcerpt = 200\n", "const bodyExcerpt = 300\n")
+    )
+    before = {name: recipe(name) for name in ("user-service", "tenant-service")}
+    changed = json.dumps({"stack_health_probe_dir": str(probe)})
+    run_setup(setup_vars, "rebuild.yml", "-e", "service=user-service", "-e", changed)
+    assert recipe("user-service") != before["user-service"]
+    assert recipe("tenant-service") == before["tenant-service"]
+    assert project_container("user-service").attrs["State"]["Health"]["Status"] == "healthy"
+
+    run_setup(setup_vars, "rebuild.yml", "-e", "service=user-service")
+    assert recipe("user-service") == before["user-service"]  # the role's own probe again
 
 
 def test_restart_and_rebuild_one_service(setup_vars):

@@ -83,6 +83,12 @@ def test_a_seventh_service_in_services_yml_reaches_every_artefact(playbook, repo
     compose = yaml.safe_load((workspace / "deploy/compose/compose.yml").read_text())
     billing = compose["services"]["billing-service"]
     assert billing["ports"] and billing["depends_on"]["mongodb"]
+    # Its health check is the probe on its health_path; no grpc_health: no gRPC check.
+    probe = ["/usr/local/bin/healthprobe", "-http", "http://127.0.0.1:8086/health"]
+    assert billing["healthcheck"]["test"] == ["CMD", *probe]
+    dockerfile = (workspace / "deploy/build/billing-service/Dockerfile").read_text()
+    assert "COPY healthprobe /usr/local/bin/healthprobe\n" in dockerfile
+    assert f"CMD {json.dumps(probe)}\n" in dockerfile
 
     prometheus = yaml.safe_load((workspace / "deploy/config/prometheus/prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in prometheus["scrape_configs"]}
