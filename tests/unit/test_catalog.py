@@ -277,6 +277,14 @@ def test_grpc_health_defaults_to_false_and_needs_a_grpc_port(gv):
         c.stack_catalog(services, gv["devtools_stack_components"], settings(gv))
 
 
+def test_a_service_binary_cannot_take_the_probe_s_place(gv):
+    services = [
+        dict(gv["devtools_services"][1], build={"package": "./cmd", "binary": "healthprobe"})
+    ]
+    with pytest.raises(AnsibleFilterError, match="binary is 'healthprobe', the health probe's"):
+        c.stack_catalog(services, gv["devtools_stack_components"], settings(gv))
+
+
 def test_health_endpoints_ask_grpc_health_only_where_the_catalog_says(gv):
     endpoints = c.stack_health_endpoints(build(gv))
     grpc = sorted(e["name"] for e in endpoints if e["kind"] == "grpc")
