@@ -16,7 +16,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -374,33 +373,6 @@ def test_stop_then_start_keeps_the_data(setup_vars):
     assert running == []
     run_setup(setup_vars, "start.yml")
     assert users_count() == before
-
-
-def recipe(name: str) -> str:
-    """The recipe label of a service's image (its Dockerfile, binary and health probe)."""
-    image = docker.from_env().images.get(project_container(name).attrs["Config"]["Image"])
-    return image.labels["org.vhvcorp.devtools.recipe"]
-
-
-def test_rebuild_takes_a_changed_health_probe(setup_vars, tmp_path):
-    """A probe whose binary changed changes the recipe: rebuild makes a new image with it,
-    healthy through the new probe; the other services' images stay as they are."""
-    probe = tmp_path / "healthprobe"
-    shutil.copytree(REPO_ROOT / "roles/stack/files/healthprobe", probe)
-    main = probe / "main.go"
-    assert "const bodyExcerpt = 200\n" in main.read_text()
-    main.write_text(
-        main.read_text().replace("const bodyExcerpt = 200\n", "const bodyExcerpt = 300\n")
-    )
-    before = {name: recipe(name) for name in ("user-service", "tenant-service")}
-    changed = json.dumps({"stack_health_probe_dir": str(probe)})
-    run_setup(setup_vars, "rebuild.yml", "-e", "service=user-service", "-e", changed)
-    assert recipe("user-service") != before["user-service"]
-    assert recipe("tenant-service") == before["tenant-service"]
-    assert project_container("user-service").attrs["State"]["Health"]["Status"] == "healthy"
-
-    run_setup(setup_vars, "rebuild.yml", "-e", "service=user-service")
-    assert recipe("user-service") == before["user-service"]  # the role's own probe again
 
 
 def test_restart_and_rebuild_one_service(setup_vars):
