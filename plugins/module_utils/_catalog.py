@@ -380,11 +380,12 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
     grpc_health = _grpc_health(svc.get("grpc_health", False), grpc_port, where)
     build = dict(svc.get("build") or {})
     binary = str(build.get("binary") or name)
-    if f"/usr/local/bin/{binary}" == HEALTH_PROBE:
-        fail(
-            f"{where}.build.binary is {binary!r}, the health probe's name in the image; rename it."
-        )
     if s["source"] == "local":
+        if f"/usr/local/bin/{binary}" == HEALTH_PROBE:
+            fail(
+                f"{where}.build.binary is {binary!r}, the health probe's name in the image; "
+                "rename it."
+            )
         image = f"{s.get('local_namespace', 'vhvcorp-local')}/{name}:latest"
         test = ["CMD", HEALTH_PROBE, "-http", f"http://127.0.0.1:{http_port}{health_path}"]
         if grpc_health:
