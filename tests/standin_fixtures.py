@@ -57,8 +57,8 @@ def readme(service: str) -> str:
     return (
         f"# {service}\n\n"
         f"The {service} of the SaaS platform, as a stand-in: the vhvcorp.devtools test\n"
-        "fixture that answers /health and /metrics over HTTP and grpc.health.v1 over gRPC,\n"
-        "and connects to MongoDB and Redis, with the settings of the workspace .env.\n\n"
+        "fixture that answers /health, /ready and /metrics over HTTP and grpc.health.v1 over\n"
+        "gRPC, and connects to MongoDB and Redis, with the settings of the workspace .env.\n\n"
         "    CGO_ENABLED=0 go build -trimpath -o server ./cmd/server\n"
         f"    SERVICE_NAME={service} ./server\n\n"
         "Made by tests/standin_fixtures.py from tests/fixtures/standin-service (see its\n"

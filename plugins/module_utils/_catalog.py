@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 
 IMAGE_SOURCES = ("registry", "local", "auto")
+# Where every local service image has the health probe (roles/stack/files/healthprobe).
+HEALTH_PROBE = "/usr/local/bin/healthprobe"
 _DURATION = re.compile(r"^\d+(ms|s|m|h)$")
 _MEMORY = re.compile(r"^\d+(\.\d+)?[bkmg]?$", re.IGNORECASE)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -93,6 +95,17 @@ def _health(raw: dict, test: list, where: str) -> dict:
         "retries": int(raw.get("retries", 5)),
         "start_period": _duration(raw.get("start_period", "0s"), f"{where}.start_period"),
     }
+
+
+def _grpc_health(value, grpc_port, where: str) -> bool:
+    if not isinstance(value, bool):
+        fail(f"{where}.grpc_health is {value!r}; write true or false.")
+    if value and not grpc_port:
+        fail(
+            f"{where}.grpc_health is true but it has no grpc_port; give its gRPC port, "
+            "or set grpc_health: false."
+        )
+    return value
 
 
 def _limits(raw: dict, where: str) -> dict:
@@ -345,6 +358,7 @@ def _infrastructure_container(name: str, raw: dict, s: dict) -> tuple:
         "healthcheck": _health(raw.get("health") or {}, src.get("test"), where),
         "health_url": None,
         "health_path": None,
+        "grpc_health": False,
         "depends_on": [],
         "volumes": volumes,
         "config_dir": f"{workspace}/deploy/config/{name}" if raw.get("config") else None,
@@ -371,11 +385,19 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
     health_path = str(svc.get("health_path") or "/health")
     if not health_path.startswith("/"):
         fail(f"{where}.health_path is {health_path!r}; it must start with /.")
+    grpc_health = _grpc_health(svc.get("grpc_health", False), grpc_port, where)
     build = dict(svc.get("build") or {})
     binary = str(build.get("binary") or name)
     if s["source"] == "local":
+        if f"/usr/local/bin/{binary}" == HEALTH_PROBE:
+            fail(
+                f"{where}.build.binary is {binary!r}, the health probe's name in the image; "
+                "rename it."
+            )
         image = f"{s.get('local_namespace', 'vhvcorp-local')}/{name}:latest"
-        test = ["CMD", f"/usr/local/bin/{binary}", "-healthcheck"]
+        test = ["CMD", HEALTH_PROBE, "-http", f"http://127.0.0.1:{http_port}{health_path}"]
+        if grpc_health:
+            test += ["-grpc", f"127.0.0.1:{grpc_port}"]
         build_info = {
             "repository": repository,
             "source_dir": f"{s['workspace']}/{repository}",
@@ -436,6 +458,7 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
         "healthcheck": _health(s.get("service_health") or {}, test, where),
         "health_url": f"http://127.0.0.1:{http_port + offset}{health_path}",
         "health_path": health_path,
+        "grpc_health": grpc_health,
         "depends_on": depends,
         "volumes": [
             {

@@ -19,8 +19,8 @@ def stack_endpoints(catalog: dict) -> list:
 
 def stack_health_endpoints(catalog: dict) -> list:
     """The service_health endpoints of the stack, seen from this machine: each service's
-    health URL (and its gRPC health where it has a gRPC port), each component's first
-    published port over TCP."""
+    health URL (and its gRPC health where the catalog says it has one: grpc_health), each
+    component's first published port over TCP."""
     endpoints = []
     for c in catalog["containers"]:
         if c["health_url"]:
@@ -33,7 +33,7 @@ def stack_health_endpoints(catalog: dict) -> list:
                     "port": p["host"],
                 }
                 for p in c["ports"]
-                if p["name"] == "grpc"
+                if p["name"] == "grpc" and c["grpc_health"]
             )
         elif c["ports"]:
             first = c["ports"][0]

@@ -213,6 +213,25 @@ def test_setup_runs_to_the_end_and_reruns_quickly_with_no_change(run_setup, setu
     assert "vhvcorp-local/ferretdb:1.24" in tags
     assert "vhvcorp-local/redis:7.0" in tags
 
+    # Each service is healthy by the health probe in its image, not by a flag of its own:
+    # /ready on its HTTP port, and gRPC health where the catalog says grpc_health.
+    for service in yaml.safe_load((REPO_ROOT / "group_vars/all/services.yml").read_text())[
+        "devtools_services"
+    ]:
+        container = project_container(service["name"])
+        test = [
+            "/usr/local/bin/healthprobe",
+            "-http",
+            f"http://127.0.0.1:{service['http_port']}/ready",
+        ]
+        if service["grpc_health"]:
+            test += ["-grpc", f"127.0.0.1:{service['grpc_port']}"]
+        assert container.attrs["Config"]["Healthcheck"]["Test"] == ["CMD", *test]
+        image = engine.images.get(container.attrs["Config"]["Image"])
+        assert image.attrs["Config"]["Healthcheck"]["Test"] == ["CMD", *test]
+        health = container.attrs["State"]["Health"]
+        assert health["Status"] == "healthy" and health["Log"][-1]["ExitCode"] == 0, health
+
 
 def project_container(name: str):
     (container,) = docker.from_env().containers.list(

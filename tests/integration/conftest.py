@@ -132,3 +132,39 @@ def engine(container_label: dict) -> Iterator[docker.DockerClient]:
     for container in client.containers.list(all=True, filters={"label": list(container_label)}):
         container.remove(force=True)
     client.close()
+
+
+GO = "/usr/local/go/bin/go"
+
+
+def _go_build(src: Path, out: Path, package: str = "./cmd/server") -> float:
+    """`CGO_ENABLED=0 go build -trimpath -o out package` in src, with the machine's Go and
+    its module cache; return the seconds it took."""
+    if not os.access(GO, os.X_OK):
+        pytest.fail(f"{GO} is missing: this machine's Go toolchain is part of the environment.")
+    started = time.monotonic()
+    done = subprocess.run(
+        [GO, "build", "-trimpath", "-o", str(out), package],
+        cwd=src,
+        env=dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=readonly"),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, f"go build in {src} failed:\n{done.stderr}"
+    return time.monotonic() - started
+
+
+@pytest.fixture(scope="session")
+def go_build():
+    """_go_build: a static Go build of a source tree (a package of it) into a binary."""
+    return _go_build
+
+
+@pytest.fixture(scope="session")
+def healthprobe(repo_root: Path, tmp_path_factory) -> Path:
+    """The stack role's health probe (roles/stack/files/healthprobe), built static."""
+    out = tmp_path_factory.mktemp("healthprobe") / "healthprobe"
+    _go_build(repo_root / "roles" / "stack" / "files" / "healthprobe", out, ".")
+    return out

@@ -94,6 +94,12 @@ def test_a_seventh_service_in_services_yml_reaches_every_artefact(playbook, repo
     assert billing["working_dir"] == "/app"
     assert {"type": "bind", "source": str(workspace / ".env"), "target": "/app/.env",
             "read_only": True} in billing["volumes"]  # fmt: skip
+    # Its health check is the probe on its health_path; no grpc_health: no gRPC check.
+    probe = ["/usr/local/bin/healthprobe", "-http", "http://127.0.0.1:8086/health"]
+    assert billing["healthcheck"]["test"] == ["CMD", *probe]
+    dockerfile = (workspace / "deploy/build/billing-service/Dockerfile").read_text()
+    assert "COPY healthprobe /usr/local/bin/healthprobe\n" in dockerfile
+    assert f"CMD {json.dumps(probe)}\n" in dockerfile
 
     prometheus = yaml.safe_load((workspace / "deploy/config/prometheus/prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in prometheus["scrape_configs"]}

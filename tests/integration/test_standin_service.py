@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import signal
 import socket
@@ -68,26 +67,8 @@ def eventually(check: Callable[[], object], timeout: float, what: str) -> object
     pytest.fail(f"{what} within {timeout}s; last: {last}")
 
 
-def go_build(src: Path, out: Path) -> float:
-    """`CGO_ENABLED=0 go build -trimpath -o out ./cmd/server` in src; return the seconds."""
-    started = time.monotonic()
-    done = subprocess.run(
-        [GO, "build", "-trimpath", "-o", str(out), "./cmd/server"],
-        cwd=src,
-        env=dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=readonly"),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, f"go build in {src} failed:\n{done.stderr}"
-    return time.monotonic() - started
-
-
 @pytest.fixture(scope="session")
-def standin_binary(tmp_path_factory) -> Path:
-    if not os.access(GO, os.X_OK):
-        pytest.fail(f"{GO} is missing: this machine's Go toolchain is part of the environment.")
+def standin_binary(tmp_path_factory, go_build) -> Path:
     out = tmp_path_factory.mktemp("standin") / "server"
     seconds = go_build(SOURCE, out)
     print(f"stand-in built in {seconds:.1f}s")
@@ -139,10 +120,17 @@ class Standin:
     """The stand-in binary running as a process of the test."""
 
     def __init__(
-        self, binary: Path, log: Path, env: dict[str, str], cwd: Path | None = None, ports=None
+        self,
+        binary: Path,
+        log: Path,
+        env: dict[str, str],
+        healthprobe: Path,
+        cwd: Path | None = None,
+        ports=None,
     ):
         """ports: (HTTP, gRPC or None) when they come from the .env in cwd, not from env."""
         self.binary = binary
+        self.healthprobe = healthprobe
         self.log = log
         self.env = env
         self.cwd = cwd
@@ -174,12 +162,14 @@ class Standin:
         status, body = self.get("/health")
         return status, json.loads(body)
 
-    def probe(self, flag: str) -> subprocess.CompletedProcess:
-        """`server -healthcheck` or `server -grpc-healthcheck`, as compose would run it."""
+    def probe(self, path: str | None = "/ready", grpc: bool = False) -> subprocess.CompletedProcess:
+        """The stack's health probe, as a local image's health check runs it: GET path on the
+        HTTP port (none: no HTTP check), and grpc.health.v1 on the gRPC port with grpc."""
+        args = ["-http", self.base + path] if path else []
+        if grpc:
+            args += ["-grpc", f"127.0.0.1:{self.grpc_port}"]
         return subprocess.run(
-            [str(self.binary), flag],
-            env=self.env,
-            cwd=self.cwd,
+            [str(self.healthprobe), *args],
             capture_output=True,
             text=True,
             timeout=15,
@@ -206,7 +196,7 @@ class Standin:
 
 
 @pytest.fixture
-def run_standin(standin_binary, tmp_path) -> Iterator[Callable[..., Standin]]:
+def run_standin(standin_binary, healthprobe, tmp_path) -> Iterator[Callable[..., Standin]]:
     """Start stand-ins: run_standin(SERVICE_NAME=..., MONGODB_URI=..., ...) -> Standin."""
     started: list[Standin] = []
 
@@ -219,7 +209,9 @@ def run_standin(standin_binary, tmp_path) -> Iterator[Callable[..., Standin]]:
             "LOG_LEVEL": "debug",
         }
         env.update(overrides)
-        standin = Standin(standin_binary, tmp_path / f"standin-{len(started)}.log", env)
+        standin = Standin(
+            standin_binary, tmp_path / f"standin-{len(started)}.log", env, healthprobe
+        )
         started.append(standin)
         return standin
 
@@ -243,9 +235,10 @@ def test_healthy_with_real_mongodb_and_redis(
         200,
         {"status": "ok", "service": "user-service", "checks": {"mongodb": "ok", "redis": "ok"}},
     )
-    assert standin.probe("-healthcheck").returncode == 0
-    grpc = standin.probe("-grpc-healthcheck")
-    assert grpc.returncode == 0, grpc.stderr
+    assert standin.get("/ready")[0] == 200
+    for path in ("/ready", "/health"):
+        probe = standin.probe(path, grpc=True)
+        assert (probe.returncode, probe.stderr) == (0, ""), path
 
     # The MongoDB connection is real: the start is a document in service_starts.
     starts = mongo_client[fresh_db_name]["service_starts"]
@@ -280,6 +273,7 @@ def test_healthy_with_real_mongodb_and_redis(
 )
 def test_reads_the_env_file_in_its_working_directory(
     standin_binary,
+    healthprobe,
     redis_server,
     ferretdb_uri,
     mongo_client,
@@ -306,15 +300,15 @@ def test_reads_the_env_file_in_its_working_directory(
     )
     env = {"PATH": "/usr/bin:/bin", "SERVICE_NAME": service, "MONGODB_DATABASE": fresh_db_name}
     standin = Standin(
-        standin_binary, tmp_path / "standin.log", env, workdir, (http_port, grpc_port)
+        standin_binary, tmp_path / "standin.log", env, healthprobe, workdir, (http_port, grpc_port)
     )
     try:
         assert standin.health() == (
             200,
             {"status": "ok", "service": service, "checks": {"mongodb": "ok", "redis": "ok"}},
         )
-        assert standin.probe("-healthcheck").returncode == 0
-        assert (standin.probe("-grpc-healthcheck").returncode == 0) is grpc
+        assert standin.probe("/ready").returncode == 0
+        assert (standin.probe(None, grpc=True).returncode == 0) is grpc
         # The environment's MONGODB_DATABASE won over the file's: the start is recorded there.
         starts = mongo_client[fresh_db_name]["service_starts"]
         start = eventually(
@@ -339,9 +333,11 @@ def test_redis_down_then_back(run_standin, redis_server, ferretdb_uri):
     assert body["checks"]["redis"] != "ok" and str(redis_server.port) in body["checks"]["redis"]
     assert elapsed < 3, f"a health check with Redis down took {elapsed:.1f}s"
 
-    probe = standin.probe("-healthcheck")
-    assert probe.returncode == 1 and "503" in probe.stderr
-    grpc = standin.probe("-grpc-healthcheck")
+    probe = standin.probe("/ready")
+    # The probe's one line names the status and the check that failed (the body's start).
+    assert probe.returncode == 1 and "/ready answered 503" in probe.stderr, probe.stderr
+    assert "unhealthy" in probe.stderr and "redis" in probe.stderr, probe.stderr
+    grpc = standin.probe(None, grpc=True)
     assert grpc.returncode == 1 and "NOT_SERVING" in grpc.stderr
     assert standin.proc.poll() is None, "the stand-in must not exit when Redis goes away"
 
@@ -352,7 +348,7 @@ def test_redis_down_then_back(run_standin, redis_server, ferretdb_uri):
         15,
         "/health did not answer 200 again after Redis came back",
     )
-    assert standin.probe("-healthcheck").returncode == 0
+    assert standin.probe("/ready", grpc=True).returncode == 0
 
 
 def test_starts_and_stays_up_with_both_databases_down(run_standin):
@@ -383,9 +379,7 @@ def test_standin_checks_selects_the_checks(run_standin, redis_server):
         200,
         {"status": "ok", "service": "api-gateway", "checks": {"redis": "ok"}},
     )
-    # api-gateway has no gRPC port: nothing listens, and the probe says what to set.
-    grpc = only_redis.probe("-grpc-healthcheck")
-    assert grpc.returncode == 1 and "GRPC_PORT" in grpc.stderr
+    assert only_redis.probe("/ready").returncode == 0
 
     none = run_standin(MONGODB_URI=down, STANDIN_CHECKS="")
     assert none.health() == (200, {"status": "ok", "service": "auth-service", "checks": {}})
@@ -402,8 +396,10 @@ def test_fail_health_makes_every_health_check_fail(run_standin, redis_server, fe
         503,
         {"status": "failing", "service": "tenant-service", "reason": "STANDIN_FAIL_HEALTH is set"},
     )
-    assert standin.probe("-healthcheck").returncode == 1
-    assert standin.probe("-grpc-healthcheck").returncode == 1
+    assert standin.get("/ready")[0] == 503
+    assert standin.probe("/ready").returncode == 1
+    assert standin.probe("/health").returncode == 1
+    assert standin.probe(None, grpc=True).returncode == 1
 
 
 @pytest.mark.parametrize(
@@ -467,7 +463,7 @@ def test_metrics_count_requests(run_standin, redis_server, ferretdb_uri):
     )
     for _ in range(3):
         assert standin.health()[0] == 200
-    assert standin.probe("-grpc-healthcheck").returncode == 0
+    assert standin.probe(None, grpc=True).returncode == 0
     redis_server.stop()
     assert standin.health()[0] == 503
     assert standin.get("/no/such/page")[0] == 404
@@ -510,8 +506,11 @@ def test_sigterm_stops_it_gracefully(run_standin, redis_server, ferretdb_uri):
     assert messages[-2:] == ["signal received; shutting down", "stopped"]
 
 
-def test_runs_unprivileged_in_a_debian_container(engine, container_label, standin_binary):
-    """The static binary runs in the bare Debian image, as an unprivileged user."""
+def test_runs_unprivileged_in_a_debian_container(
+    engine, container_label, standin_binary, healthprobe
+):
+    """The static binary runs in the bare Debian image, as an unprivileged user, and the
+    health probe beside it (as in a local service image) finds it ready."""
     container = engine.containers.run(
         BASE_IMAGE,
         ["/server"],
@@ -524,18 +523,24 @@ def test_runs_unprivileged_in_a_debian_container(engine, container_label, standi
             "GRPC_PORT": "50055",
             "STANDIN_CHECKS": "",
         },
-        volumes={str(standin_binary): {"bind": "/server", "mode": "ro"}},
+        volumes={
+            str(standin_binary): {"bind": "/server", "mode": "ro"},
+            str(healthprobe): {"bind": "/usr/local/bin/healthprobe", "mode": "ro"},
+        },
     )
     try:
 
         def probe():
-            result = container.exec_run(["/server", "-healthcheck"], user="65534")
+            result = container.exec_run(
+                ["healthprobe", "-http", "http://127.0.0.1:8085/ready"], user="65534"
+            )
             if result.exit_code != 0:
                 raise AssertionError(result.output.decode(errors="replace"))
             return result
 
         eventually(probe, 15, "the stand-in in the container did not become healthy")
-        assert container.exec_run(["/server", "-grpc-healthcheck"]).exit_code == 0
+        grpc = container.exec_run(["healthprobe", "-grpc", "127.0.0.1:50055"], user="65534")
+        assert grpc.exit_code == 0, grpc.output
         container.stop(timeout=5)
         container.reload()
         assert container.attrs["State"]["ExitCode"] == 0
@@ -551,7 +556,7 @@ def git(*args: str, cwd: Path | None = None) -> str:
     ).stdout.strip()
 
 
-def test_fixture_repositories_clone_and_build(tmp_path):
+def test_fixture_repositories_clone_and_build(tmp_path, healthprobe, go_build):
     services = standin_fixtures.catalog_services()
     assert len(services) == 6
     remotes = tmp_path / "remotes"
@@ -574,16 +579,14 @@ def test_fixture_repositories_clone_and_build(tmp_path):
         assert (clone / "go.sum").read_text() == (SOURCE / "go.sum").read_text()
         binary = clone / "server"
         go_build(clone, binary)
-        # The build is real and runs: with a closed port, the probe fails and says why.
-        probe = subprocess.run(
-            [str(binary), "-healthcheck"],
-            env={"SERVICE_NAME": name, "HTTP_PORT": str(closed_port())},
-            capture_output=True,
-            text=True,
-            timeout=15,
-            check=False,
-        )
-        assert probe.returncode == 1 and "connection refused" in probe.stderr
+        # The build is real and runs: it answers /ready (no checks apply) to the probe.
+        env = {"SERVICE_NAME": name, "HTTP_PORT": str(free_port()), "STANDIN_CHECKS": ""}
+        standin = Standin(binary, tmp_path / f"{name}.log", env, healthprobe)
+        try:
+            probe = standin.probe("/ready")
+            assert (probe.returncode, probe.stderr) == (0, ""), name
+        finally:
+            standin.kill()
 
     verify = subprocess.run(
         [GO, "mod", "verify"],

@@ -201,8 +201,15 @@ def test_services_get_their_ports_env_and_the_infrastructure_by_name(gv):
         ("127.0.0.1", 8081, 8081),
         ("127.0.0.1", 50051, 50051),
     ]
-    assert auth["health_url"] == "http://127.0.0.1:8081/health"
-    assert auth["healthcheck"]["test"] == ["CMD", "/usr/local/bin/server", "-healthcheck"]
+    assert auth["health_url"] == "http://127.0.0.1:8081/ready"
+    assert auth["healthcheck"]["test"] == [
+        "CMD",
+        "/usr/local/bin/healthprobe",
+        "-http",
+        "http://127.0.0.1:8081/ready",
+        "-grpc",
+        "127.0.0.1:50051",
+    ]
     assert auth["build"] == {
         "repository": "auth-service",
         "source_dir": "/home/dev/workspace/go-platform/auth-service",
@@ -222,8 +229,73 @@ def test_port_offset_and_publish_address_apply_to_host_ports_only(gv):
     assert [(p["host_ip"], p["host"], p["container"]) for p in names["mongodb"]["ports"]] == [
         ("0.0.0.0", 37017, 27017)  # noqa: S104
     ]
-    assert names["api-gateway"]["health_url"] == "http://127.0.0.1:18080/health"
+    assert names["api-gateway"]["health_url"] == "http://127.0.0.1:18080/ready"
     assert names["api-gateway"]["metrics"]["target"] == "api-gateway:8080"
+
+
+def test_local_health_checks_are_the_probe_asking_ready_and_grpc_where_the_catalog_says(gv):
+    """No service binary is asked for a flag of ours: the probe asks the catalog's
+    health_path on the container's HTTP port, and gRPC health only with grpc_health."""
+    names = by_name(build(gv, port_offset=10000))
+    grpc = {"auth-service", "user-service", "tenant-service", "system-config-service"}
+    for svc in gv["devtools_services"]:
+        x = names[svc["name"]]
+        expected = [
+            "CMD",
+            "/usr/local/bin/healthprobe",
+            "-http",
+            f"http://127.0.0.1:{svc['http_port']}/ready",
+        ]
+        if svc["name"] in grpc:
+            expected += ["-grpc", f"127.0.0.1:{svc['grpc_port']}"]
+        assert x["healthcheck"]["test"] == expected, svc["name"]
+        assert x["grpc_health"] is (svc["name"] in grpc)
+    # notification-service has a gRPC port but no health service there.
+    assert names["notification-service"]["ports"][1]["container"] == 50054
+    # Registry images keep the HTTP check compose gives them (curl of health_path).
+    registry = by_name(build(gv, image_source="registry"))["user-service"]
+    assert registry["healthcheck"]["test"] == [
+        "CMD", "curl", "-fsS", "http://127.0.0.1:8082/ready",
+    ]  # fmt: skip
+
+
+def test_grpc_health_defaults_to_false_and_needs_a_grpc_port(gv):
+    auth = {k: v for k, v in gv["devtools_services"][1].items() if k != "grpc_health"}
+    cat = c.stack_catalog([auth], gv["devtools_stack_components"], settings(gv))
+    x = by_name(cat)["auth-service"]
+    assert x["grpc_health"] is False
+    assert "-grpc" not in x["healthcheck"]["test"]
+    services = [dict(gv["devtools_services"][0], grpc_health=True)]  # api-gateway: no gRPC
+    with pytest.raises(
+        AnsibleFilterError, match="api-gateway.*grpc_health is true but it has no grpc_port"
+    ):
+        c.stack_catalog(services, gv["devtools_stack_components"], settings(gv))
+    services = [dict(auth, grpc_health="yes please")]
+    with pytest.raises(
+        AnsibleFilterError, match="grpc_health is 'yes please'; write true or false"
+    ):
+        c.stack_catalog(services, gv["devtools_stack_components"], settings(gv))
+
+
+def test_a_service_binary_cannot_take_the_probe_s_place(gv):
+    services = [
+        dict(gv["devtools_services"][1], build={"package": "./cmd", "binary": "healthprobe"})
+    ]
+    with pytest.raises(AnsibleFilterError, match="binary is 'healthprobe', the health probe's"):
+        c.stack_catalog(services, gv["devtools_stack_components"], settings(gv))
+
+
+def test_health_endpoints_ask_grpc_health_only_where_the_catalog_says(gv):
+    endpoints = c.stack_health_endpoints(build(gv))
+    grpc = sorted(e["name"] for e in endpoints if e["kind"] == "grpc")
+    assert grpc == [
+        "auth-service grpc",
+        "system-config-service grpc",
+        "tenant-service grpc",
+        "user-service grpc",
+    ]
+    http = {e["name"]: e["url"] for e in endpoints if e["kind"] == "http"}
+    assert http["notification-service"] == "http://127.0.0.1:8084/ready"
 
 
 def test_every_container_has_a_health_check_limits_and_restart(gv):
