@@ -97,6 +97,12 @@ def _health(raw: dict, test: list, where: str) -> dict:
     }
 
 
+def published_port(port: dict, offset) -> int:
+    """The host port a component's port entry (devtools_stack_components) is published on:
+    its `host` (the container port when not given) plus the stack's port offset."""
+    return int(port.get("host", port["container"])) + int(offset)
+
+
 def _grpc_health(value, grpc_port, where: str) -> bool:
     if not isinstance(value, bool):
         fail(f"{where}.grpc_health is {value!r}; write true or false.")
@@ -317,9 +323,7 @@ def _infrastructure_container(name: str, raw: dict, s: dict) -> tuple:
             {
                 "name": str(p.get("name", f"port{i}")),
                 "container": _port(p["container"], f"{where}.ports[{i}].container"),
-                "host": _port(
-                    int(p.get("host", p["container"])) + s["offset"], f"{where}.ports[{i}].host"
-                ),
+                "host": _port(published_port(p, s["offset"]), f"{where}.ports[{i}].host"),
                 "host_ip": s["address"],
                 "protocol": str(p.get("protocol", "tcp")),
             }

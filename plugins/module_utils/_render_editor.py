@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import dotenv
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._catalog import published_port
 
 # The debugged services' working directory and .env, under the workspace.
 DEBUG_DIR = ".vscode/debug"
@@ -101,8 +102,7 @@ def host_addresses(services: list, components: dict, offset=0, address="127.0.0.
         hosts[name] = {
             "address": address,
             "ports": {
-                int(p["container"]): int(p.get("host", p["container"])) + offset
-                for p in raw.get("ports") or []
+                int(p["container"]): published_port(p, offset) for p in raw.get("ports") or []
             },
         }
     for service in services or []:
