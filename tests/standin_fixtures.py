@@ -1,6 +1,6 @@
 """Bare git repositories of the stand-in services, one per service of the catalog.
 
-Each `<root>/<name>.git` holds, on `main`, the Go stand-in of tests/fixtures/standin-service
+Each `<root>/<name>.git` holds, on `main`, the Go stand-in of roles/stack/files/demo-service
 (go.mod, go.sum, cmd/, internal/, Dockerfile) and a README naming the service, as a real
 service repository would. Plain functions over the real git CLI (reusing tests/git_fixtures.py),
 no pytest, so that integration tests, the end-to-end test and a playbook run can all use it:
@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCE_DIR = HERE / "fixtures" / "standin-service"
+SOURCE_DIR = HERE.parent / "roles" / "stack" / "files" / "demo-service"
 SERVICES_FILE = HERE.parent / "group_vars" / "all" / "services.yml"
 BRANCH = "main"
 
@@ -61,7 +61,7 @@ def readme(service: str) -> str:
         "gRPC, and connects to MongoDB and Redis, with the settings of the workspace .env.\n\n"
         "    CGO_ENABLED=0 go build -trimpath -o server ./cmd/server\n"
         f"    SERVICE_NAME={service} ./server\n\n"
-        "Made by tests/standin_fixtures.py from tests/fixtures/standin-service (see its\n"
+        "Made by tests/standin_fixtures.py from roles/stack/files/demo-service (see its\n"
         "README for every setting).\n"
     )
 

@@ -41,7 +41,7 @@ def built(engine, tmp_path_factory, repo_root, playbook):
     """auth-service's image, built from a copy of the stand-in; the play and its options."""
     root = tmp_path_factory.mktemp("image")
     workspace = root / "ws"
-    shutil.copytree(repo_root / "tests/fixtures/standin-service", workspace / "auth-service")
+    shutil.copytree(repo_root / "roles/stack/files/demo-service", workspace / "auth-service")
     (workspace / ".env").write_text("LOG_LEVEL=info\n")
     (root / "build.yml").write_text(PLAY)
     namespace = f"probetest-{uuid.uuid4().hex[:8]}"

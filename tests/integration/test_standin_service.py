@@ -1,4 +1,4 @@
-"""The Go stand-in service (tests/fixtures/standin-service) against real MongoDB and Redis.
+"""The Go stand-in service (roles/stack/files/demo-service) against real MongoDB and Redis.
 
 The binary is built once per session with the machine's Go (Go's own caches, from the Go
 module proxy), run as a process on 127.0.0.1 with free ports, pointed at the harness's
@@ -28,7 +28,7 @@ GO = "/usr/local/go/bin/go"
 REDIS_IMAGE = "vhvcorp-local/redis:7.0"
 BASE_IMAGE = "vhvcorp-local/debian:bookworm"
 TESTS_DIR = Path(__file__).resolve().parent.parent
-SOURCE = TESTS_DIR / "fixtures" / "standin-service"
+SOURCE = TESTS_DIR.parent / "roles" / "stack" / "files" / "demo-service"
 
 
 def _load(name: str):
