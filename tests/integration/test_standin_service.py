@@ -99,7 +99,14 @@ class Redis:
         return answer
 
     def wait(self) -> None:
-        eventually(self.ping, 30, f"Redis on {self.port} did not answer PING")
+        # 60 s: on a loaded machine (the CI shares two cores) a container can take half a
+        # minute to start; the failure says what the container did meanwhile.
+        try:
+            eventually(self.ping, 60, f"Redis on {self.port} did not answer PING")
+        except pytest.fail.Exception as exc:
+            self.container.reload()
+            logs = self.container.logs(tail=20).decode(errors="replace")
+            pytest.fail(f"{exc}; container {self.container.status}, its log:\n{logs}")
 
     def stop(self) -> None:
         self.container.stop(timeout=5)
