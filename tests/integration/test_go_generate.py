@@ -6,12 +6,15 @@ already built from the same package and version, so a rerun builds nothing), and
 they generate is compiled with this machine's go in a small Go module written by the test.
 """
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
+import docker
 import pytest
 import yaml
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_generate import (
@@ -304,3 +307,70 @@ def test_the_module_reports_per_service_and_fails_only_when_asked(play_tasks, to
     (result,) = [t["hosts"]["localhost"] for p in report["plays"] for t in p["tasks"]]
     assert result["msg"].startswith("Code generation failed for bad-service:\nbad-service: `protoc")
     assert [r["status"] for r in result["results"]] == ["unchanged", "failed", "missing"]
+
+
+def test_the_stack_generates_before_it_builds_and_a_rerun_does_neither(
+    engine, playbook, stack_build_play, tools_dir, tmp_path
+):
+    """build-services.yml: go_generate (PATH given go's GOBIN, as go_tools installs there),
+    then go_build and docker build of the image; the rerun runs no generator and changes
+    nothing."""
+    workspace = tmp_path / "ws"
+    greeter(workspace)
+    (workspace / ".env").write_text("LOG_LEVEL=info\n")
+    namespace = f"gentest-{uuid.uuid4().hex[:8]}"
+    engine.images.get("vhvcorp-local/debian:bookworm").tag(f"{namespace}/debian", "bookworm")
+    service = {
+        "name": "greeter",
+        "repository": "greeter",
+        "http_port": 8090,
+        "grpc_port": None,
+        "env_prefix": "GREETER",
+        "health_path": "/ready",
+        "depends_on": [],
+        "metrics_path": None,
+        "build": {"package": "./cmd/greeter", "binary": "greeter"},
+        "generate": [PROTOC_STEP],
+    }
+    options = {
+        "devtools_services": [service],
+        "stack_workspace_dir": str(workspace),
+        "stack_image_source": "local",
+        "stack_profile": "custom",
+        "stack_custom_components": [],
+        "stack_project": namespace,
+        "stack_local_namespace": namespace,
+        "stack_validate": False,
+    }
+    # go_tools installs into go's GOBIN, where go_generate looks first.
+    env = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "GOBIN": str(tools_dir)}
+    env["GOFLAGS"] = "-mod=mod"  # the greeter has no go.sum
+
+    def run() -> dict:
+        done = playbook(str(stack_build_play), "-e", json.dumps(options), env=env)
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+        report = json.loads(done.stdout)
+        tasks = {
+            t["task"]["name"].split(" : ")[-1]: t["hosts"]["localhost"]
+            for p in report["plays"]
+            for t in p["tasks"]
+        }
+        generate = next(v for k, v in tasks.items() if k.startswith("Generate the code"))
+        return {"generate": generate, "stats": report["stats"]["localhost"]}
+
+    try:
+        first = run()
+        assert first["generate"]["changed"] is True
+        assert [r["status"] for r in first["generate"]["results"]] == ["generated"]
+        assert first["generate"]["tools_dir"] == str(tools_dir)
+        assert (workspace / "greeter/internal/pb/greeter_grpc.pb.go").is_file()
+        assert engine.images.get(f"{namespace}/greeter:latest")
+
+        again = run()
+        assert again["generate"]["changed"] is False
+        assert [r["status"] for r in again["generate"]["results"]] == ["unchanged"]
+        assert again["stats"]["changed"] == 0, again["stats"]
+    finally:
+        for image in (f"{namespace}/greeter:latest", f"{namespace}/debian:bookworm"):
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                engine.images.remove(image, force=True)
