@@ -18,6 +18,9 @@ description:
     command, the binaries of its tools, the paths, sizes and modification times of its input
     files, or the files it wrote, deleted or edited). That state is kept in O(state_dir),
     not in the clone, so a rerun with nothing changed starts no generator and touches no file.
+  - What a step wrote is listed in the clone's C(.git/info/exclude) (git's own ignore list
+    of that clone, never committed), so generated files do not make the clone look dirty to
+    C(git status) and the repositories role, which leaves a dirty clone alone.
   - The generators are looked up on PATH with O(tools_dir) first (the go_tools role's bin
     directory, with protoc-gen-go, protoc-gen-go-grpc, protoc-gen-grpc-gateway and swag).
   - A failed step stops that service's later steps, not the other services; the module
@@ -53,7 +56,7 @@ options:
         required: true
       steps:
         description:
-          - "The steps, as the catalog's C(build.generate) says them. Each has C(tool): C(protoc)
+          - "The steps, as the catalog's C(generate) says them. Each has C(tool): C(protoc)
             (C(include) directories, default C([.]); C(files), globs of the .proto files;
             C(plugins), each C({name, out, opt}) giving C(--<name>_out=<out>) and
             C(--<name>_opt=<opt>); C(args)), C(swag) (C(main), C(-g), default C(main.go);

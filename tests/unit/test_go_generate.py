@@ -4,9 +4,11 @@ file and notes each start). tests/integration/test_go_generate.py runs the real 
 swag."""
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_generate import (
     GenerateError,
     first_lines,
@@ -16,6 +18,7 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_generate impor
     tools_path,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 AUTH_PROTOC = {
     "tool": "protoc",
     "chdir": "server/proto",
@@ -41,7 +44,10 @@ def files(root: Path, paths: dict) -> Path:
 
 
 def test_protoc_command_as_auths_proto_makefile_runs_it(tmp_path):
-    (step,) = normalize_steps([AUTH_PROTOC], "devtools_services[auth-service].build.generate")
+    catalog = yaml.safe_load((REPO / "group_vars/all/services.yml").read_text())
+    (auth,) = [s for s in catalog["devtools_services"] if s["name"] == "auth-service"]
+    assert auth["generate"] == [AUTH_PROTOC], "the catalog's default is the step tested here"
+    (step,) = normalize_steps([AUTH_PROTOC], "devtools_services[auth-service].generate")
     proto = files(tmp_path, {"b.proto": "", "a.proto": "", "stubs.go": "", "sub/c.proto": ""})
     planned = plan(step, str(proto))
     assert planned["argv"] == [
@@ -262,3 +268,26 @@ def test_first_lines_keep_the_start_of_the_output():
     text = "\n".join(f"line {n}" for n in range(40))
     assert first_lines(text).splitlines() == [f"line {n}" for n in range(15)]
     assert first_lines("\n\n  \nerror: x\n") == "error: x"
+
+
+def test_generated_files_do_not_make_a_clone_dirty(fake):
+    """The repositories role leaves a dirty clone alone: generated files, untracked, are
+    listed in the clone's .git/info/exclude, once, and a tracked file stays visible."""
+    env, services, root = fake
+    clone = root / "clone"
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(clone), *args], capture_output=True, text=True, check=True
+        ).stdout
+
+    git("init", "-q")
+    git("add", "in")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "inputs")
+    generate_all(services, str(root / "state"), env)
+    assert git("status", "--porcelain") == ""
+    (clone / "in/a.txt").write_text("changed\n")
+    generate_all(services, str(root / "state"), env)
+    assert git("status", "--porcelain") == " M in/a.txt\n"
+    exclude = (clone / ".git/info/exclude").read_text()
+    assert exclude.count("\n/out\n") == 1, exclude
