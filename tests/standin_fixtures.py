@@ -139,9 +139,9 @@ def setup_vars(root: str | Path, services: list[str] | None = None) -> dict:
 
     Makes (or brings up to date) the stand-in repositories under ``<root>/git`` and returns
     the vars that point setup.yml at them: the workspace ``<root>/workspace``, the local
-    images, the small Go tool, kubectl only (helm's `go install` takes minutes; the
-    kube_tools molecule scenario builds it) and no questions asked. The end-to-end test and
-    benchmarks/setup_rerun.py pass them as `-e '<json>'`.
+    images, no code generation, the small Go tool, kubectl only (helm's `go install` takes
+    minutes; the kube_tools molecule scenario builds it) and no questions asked. The
+    end-to-end test and benchmarks/setup_rerun.py pass them as `-e '<json>'`.
     """
     root = Path(root)
     make_service_repositories(root / "git", services or catalog_services(field="repository"))
@@ -151,6 +151,9 @@ def setup_vars(root: str | Path, services: list[str] | None = None) -> dict:
         "go_tools_list": SMALL_GO_TOOLS,
         "kube_tools_tools": ["kubectl"],
         "devtools_stack_image_source": "local",
+        # The catalog's generation (protoc in auth's server/proto, swag for user's docs) is
+        # the real repositories'; the stand-ins carry all their code.
+        "devtools_stack_generate": False,
         "quick": True,
     }
 

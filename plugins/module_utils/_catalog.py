@@ -20,6 +20,11 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_generate import (
+    GenerateError,
+    normalize_steps,
+)
+
 IMAGE_SOURCES = ("registry", "local", "auto")
 # Where every local service image has the health probe (roles/stack/files/healthprobe).
 HEALTH_PROBE = "/usr/local/bin/healthprobe"
@@ -407,6 +412,9 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
             "source_dir": f"{s['workspace']}/{repository}",
             "package": str(build.get("package") or "."),
             "binary": binary,
+            # The catalog's generate steps, run in the clone before the build (go_generate).
+            "clone_dir": f"{s['workspace']}/{repository}",
+            "generate": _generate(svc.get("generate"), f"{where}.generate"),
         }
     else:
         prefix = str(s.get("service_image_prefix", "vhvcorp/"))
@@ -478,6 +486,13 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
         "metrics": metrics,
         "repository": repository,
     }
+
+
+def _generate(steps, where: str) -> list:
+    try:
+        return normalize_steps(steps, where)
+    except GenerateError as exc:
+        fail(str(exc))
 
 
 def _check_dependency_cycles(containers: list) -> None:

@@ -168,3 +168,30 @@ def healthprobe(repo_root: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("healthprobe") / "healthprobe"
     _go_build(repo_root / "roles" / "stack" / "files" / "healthprobe", out, ".")
     return out
+
+
+STACK_BUILD_PLAY = """\
+- name: Build the local images of the catalog's services as the stack role does.
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: vhvcorp.devtools.stack
+      stack_action: render
+  tasks:
+    - name: Build them with the role's own tasks (generate, compile, docker build).
+      ansible.builtin.include_role:
+        name: vhvcorp.devtools.stack
+        tasks_from: build-services.yml
+      vars:
+        _stack_build_services: >-
+          {{ _stack_catalog.containers | selectattr('kind', 'equalto', 'service') | list }}
+"""
+
+
+@pytest.fixture(scope="session")
+def stack_build_play(tmp_path_factory) -> Path:
+    """A play that renders the stack and builds its service images with build-services.yml
+    (run it with the stack_* options of the images to build, as -e JSON)."""
+    path = tmp_path_factory.mktemp("stack-build") / "build.yml"
+    path.write_text(STACK_BUILD_PLAY)
+    return path

@@ -18,32 +18,14 @@ PROBE = ["/usr/local/bin/healthprobe", "-http", "http://127.0.0.1:8081/ready"]
 PROBE_GRPC = [*PROBE, "-grpc", "127.0.0.1:50051"]
 RECIPE = "org.vhvcorp.devtools.recipe"
 
-PLAY = """\
-- name: Build the local image of one service as the stack role does.
-  hosts: localhost
-  gather_facts: false
-  roles:
-    - role: vhvcorp.devtools.stack
-      stack_action: render
-  tasks:
-    - name: Build it with the role's own tasks.
-      ansible.builtin.include_role:
-        name: vhvcorp.devtools.stack
-        tasks_from: build-services.yml
-      vars:
-        _stack_build_services: >-
-          {{ _stack_catalog.containers | selectattr('kind', 'equalto', 'service') | list }}
-"""
-
 
 @pytest.fixture(scope="module")
-def built(engine, tmp_path_factory, repo_root, playbook):
+def built(engine, tmp_path_factory, repo_root, playbook, stack_build_play):
     """auth-service's image, built from a copy of the stand-in; the play and its options."""
     root = tmp_path_factory.mktemp("image")
     workspace = root / "ws"
     shutil.copytree(repo_root / "roles/stack/files/demo-service", workspace / "auth-service")
     (workspace / ".env").write_text("LOG_LEVEL=info\n")
-    (root / "build.yml").write_text(PLAY)
     namespace = f"probetest-{uuid.uuid4().hex[:8]}"
     engine.images.get(BASE_IMAGE).tag(f"{namespace}/debian", "bookworm")
     options = {
@@ -55,8 +37,10 @@ def built(engine, tmp_path_factory, repo_root, playbook):
         "stack_project": namespace,
         "stack_local_namespace": namespace,
         "stack_validate": False,
+        # The catalog's auth-service generates code from server/proto; the stand-in has none.
+        "stack_generate": False,
     }
-    made = {"play": root / "build.yml", "options": options, "image": f"{namespace}/auth-service"}
+    made = {"play": stack_build_play, "options": options, "image": f"{namespace}/auth-service"}
     build(playbook, made)
     yield made
     for image in (f"{namespace}/auth-service:latest", f"{namespace}/debian:bookworm"):

@@ -8,6 +8,7 @@ import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.vhvcorp.devtools.plugins.filter import catalog as c
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_generate import normalize_steps
 
 REPO = Path(__file__).resolve().parents[2]
 GROUP_VARS = REPO / "group_vars" / "all"
@@ -215,6 +216,9 @@ def test_services_get_their_ports_env_and_the_infrastructure_by_name(gv):
         "source_dir": "/home/dev/workspace/go-platform/auth-service",
         "package": "./cmd/server",
         "binary": "server",
+        "clone_dir": "/home/dev/workspace/go-platform/auth-service",
+        # As the catalog says it, checked (tests/unit/test_go_generate.py: the command).
+        "generate": normalize_steps(gv["devtools_services"][1]["generate"], "auth"),
     }
     assert auth["metrics"] == {
         "job": "auth-service",
@@ -283,6 +287,24 @@ def test_a_service_binary_cannot_take_the_probe_s_place(gv):
     ]
     with pytest.raises(AnsibleFilterError, match="binary is 'healthprobe', the health probe's"):
         c.stack_catalog(services, gv["devtools_stack_components"], settings(gv))
+
+
+def test_generation_is_asked_by_auth_and_user_only_and_checked_with_the_catalog(gv):
+    services = by_name(build(gv))
+    asked = {n: x["build"]["generate"] for n, x in services.items() if x["kind"] == "service"}
+    assert [n for n, steps in asked.items() if steps] == ["auth-service", "user-service"]
+    # user-service's docs package, as swag init makes it (the command: test_go_generate.py).
+    assert [(s["tool"], s["main"], s["output"]) for s in asked["user-service"]] == [
+        ("swag", "cmd/main.go", "docs")
+    ]
+    wrong = [dict(gv["devtools_services"][1], generate=[{"tool": "buf"}])]
+    with pytest.raises(
+        AnsibleFilterError,
+        match=r"devtools_services\[auth-service\]\.generate\[0\]\.tool is 'buf'; choose one of",
+    ):
+        c.stack_catalog(wrong, gv["devtools_stack_components"], settings(gv))
+    # The registry source builds nothing, and generates nothing.
+    assert by_name(build(gv, image_source="registry"))["auth-service"]["build"] is None
 
 
 def test_health_endpoints_ask_grpc_health_only_where_the_catalog_says(gv):

@@ -137,6 +137,8 @@ WORKFLOW_TOOLS = {
     "rsync",
 }
 
+# protoc and the well-known .proto files, for the services' code generation (go_generate).
+PROTOC = {"Debian": {"protobuf-compiler", "libprotobuf-dev"}, "Darwin": {"protobuf"}}
 
 DPKG_PROBE = PRE + "Ask dpkg which of the packages are installed already (apt is slow to say so)."
 
@@ -146,7 +148,7 @@ def test_debian_installs_the_missing_packages_with_apt(ansible, tmp_path):
     run = run_role(ansible, tmp_path, "prerequisites", facts("Debian"))
     assert run["rc"] == 0 and run["stats"]["failures"] == 0
     assert ran(run, PRE + "Install the packages.")["include"] == "setup-Debian.yml"
-    assert WORKFLOW_TOOLS | {"curl"} <= set(ran(run, DPKG_PROBE)["cmd"][4:])
+    assert WORKFLOW_TOOLS | {"curl"} | PROTOC["Debian"] <= set(ran(run, DPKG_PROBE)["cmd"][4:])
     # Packages every Debian system has (Essential: yes): dpkg says so, and apt is not run.
     run = run_role(
         ansible,
@@ -211,7 +213,7 @@ def test_macos_installs_with_homebrew_never_as_root(ansible, tmp_path):
     )
     brew = ran(run, PRE + "Install the packages with Homebrew.")
     assert brew["action"] == "community.general.homebrew"
-    assert set(brew["invocation"]["module_args"]["name"]) == {"git", "jq"}
+    assert set(brew["invocation"]["module_args"]["name"]) == {"git", "jq"} | PROTOC["Darwin"]
     assert brew["invocation"]["module_args"]["path"] == "/usr/bin"
     assert "brew" in failure(run)
 
