@@ -129,7 +129,9 @@ def engine(container_label: dict) -> Iterator[docker.DockerClient]:
     """The harness's Docker engine; the module's labelled containers are removed at its end."""
     client = docker.from_env()
     yield client
-    for container in client.containers.list(all=True, filters={"label": list(container_label)}):
+    # key=value: a bare key would match every test module's containers (another run's too).
+    labels = [f"{key}={value}" for key, value in container_label.items()]
+    for container in client.containers.list(all=True, filters={"label": labels}):
         container.remove(force=True)
     client.close()
 
