@@ -1,5 +1,5 @@
 #!/bin/sh
-# Prints name=version for Docker, its Compose plugin, Go, kubectl, helm and each Go program
+# Prints name=version for git, Docker, its Compose plugin, Go, kubectl, helm and each Go program
 # named in the arguments (its module version, from the binary's build information); a tool
 # that is not installed is left out. Reads only. Run by onboarding.yml for the fleet report.
 PATH="$HOME/.local/bin:/usr/local/bin:/opt/homebrew/bin:${GOPATH:-$HOME/go}/bin:$PATH"
@@ -7,6 +7,7 @@ export PATH
 
 say() { [ -n "$2" ] && printf '%s=%s\n' "$1" "$2"; }
 
+command -v git >/dev/null 2>&1 && say git "$(git --version 2>/dev/null | sed 's/^git version //')"
 if command -v docker >/dev/null 2>&1; then
     say docker "$(docker version --format '{{.Client.Version}}' 2>/dev/null)"
     say compose "$(docker compose version --short 2>/dev/null)"
