@@ -194,12 +194,11 @@ class CallbackModule(CallbackBase):
         self._wanted = False
         self._playbook = None
         self._started = time.time()
-        self._hosts = {}  # name -> {os, first, last, task, reason, status}
+        self._hosts = {}  # name -> {os, first, last, task, reason}
 
     def _host(self, name):
         return self._hosts.setdefault(
-            name,
-            {"os": None, "first": None, "last": None, "task": None, "reason": None, "status": "ok"},
+            name, {"os": None, "first": None, "last": None, "task": None, "reason": None}
         )
 
     def v2_playbook_on_start(self, playbook):
@@ -228,24 +227,20 @@ class CallbackModule(CallbackBase):
         if described:
             entry["os"] = described
 
-    def _fail(self, result, status):
-        """The host's first failure is the one its row names."""
+    def _fail(self, result):
+        """The host's last failure is the one its row names: the one that stopped it (one
+        before it was rescued by a block)."""
         entry = self._record(result)
-        if entry["status"] == "ok":
-            entry.update(
-                status=status,
-                task=one_line(result._task.get_name()),
-                reason=failure_reason(result._result),
-            )
+        entry.update(task=one_line(result._task.get_name()), reason=failure_reason(result._result))
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         if ignore_errors:
             self._record(result)
         else:
-            self._fail(result, "failed")
+            self._fail(result)
 
     def v2_runner_on_unreachable(self, result):
-        self._fail(result, "unreachable")
+        self._fail(result)
 
     def v2_runner_on_skipped(self, result):
         self._record(result)
@@ -259,9 +254,13 @@ class CallbackModule(CallbackBase):
             entry = self._host(name)
             summary = stats.summarize(name)
             versions = (stats.custom.get(name) or {}).get("devtools_tool_versions") or {}
-            status = entry["status"]
-            if status == "ok" and summary["failures"]:
-                status = "failed"
+            status = (
+                "unreachable"
+                if summary["unreachable"]
+                else "failed"
+                if summary["failures"]
+                else "ok"
+            )
             seconds = (
                 round(entry["last"] - entry["first"], 1) if entry["first"] is not None else None
             )
@@ -273,8 +272,9 @@ class CallbackModule(CallbackBase):
                     "changed": summary["changed"],
                     "versions": {str(k): one_line(v, 60) for k, v in versions.items()},
                     "seconds": seconds,
-                    "task": entry["task"],
-                    "reason": entry["reason"],
+                    # A host whose failures were all rescued is ok: no reason to give.
+                    "task": entry["task"] if status != "ok" else None,
+                    "reason": entry["reason"] if status != "ok" else None,
                 }
             )
         now = datetime.datetime.now()

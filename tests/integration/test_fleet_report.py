@@ -17,7 +17,7 @@ INVENTORY = {
                 "ansible_connection": "local",
                 "ansible_python_interpreter": "{{ ansible_playbook_python }}",
             }
-            for name in ("good", "hushed", "talkative")
+            for name in ("good", "hushed", "talkative", "mended")
         }
     }
 }
@@ -43,6 +43,12 @@ def play(report: bool) -> list:
                     "name": "Fail quoting the secret as a pair.",
                     "ansible.builtin.fail": {"msg": f"bad .env line JWT_SECRET={SECRET}"},
                     "when": "inventory_hostname == 'talkative'",
+                },
+                {
+                    "name": "Fail and be rescued.",
+                    "when": "inventory_hostname == 'mended'",
+                    "block": [{"name": "Fail first.", "ansible.builtin.fail": {"msg": "mended"}}],
+                    "rescue": [{"name": "Mend it.", "ansible.builtin.meta": "noop"}],
                 },
                 {
                     "name": "Change something.",
@@ -83,9 +89,15 @@ def test_the_report_names_each_failure_and_holds_no_secret(playbook, tmp_path):
     assert f"Fleet report: {directory}/fleet-report.html" in result.stdout
 
     report = json.loads(files["fleet-report.json"])
-    assert report["summary"].startswith("3 hosts: 1 onboarded, 2 failed, 0 unreachable, in ")
+    assert report["summary"].startswith("4 hosts: 2 onboarded, 2 failed, 0 unreachable, in ")
     rows = {row["host"]: row for row in report["hosts"]}
-    assert list(rows) == ["good", "hushed", "talkative"]
+    assert list(rows) == ["good", "hushed", "talkative", "mended"]
+    # A failure its block rescued is no failure of the host.
+    assert (rows["mended"]["status"], rows["mended"]["task"], rows["mended"]["reason"]) == (
+        "ok",
+        None,
+        None,
+    )
     assert rows["good"]["status"] == "ok" and rows["good"]["changed"] == 1
     assert rows["good"]["versions"] == {"go": "1.24.1"}
     assert rows["good"]["os"] and rows["good"]["seconds"] > 0
