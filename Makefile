@@ -12,7 +12,7 @@ export FERRETDB_TELEMETRY := disable
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: help venv setup images start start-dev stop status check-health logs logs-service \
-	restart-service rebuild shell clean validate-env generate-jwt \
+	restart-service rebuild shell clean validate-env generate-jwt onboard \
 	db-seed db-migrate db-reset db-backup db-restore \
 	benchmark-db benchmark-setup harness test test-unit test-integration \
 	test-molecule test-e2e lint
@@ -26,6 +26,13 @@ $(VENV)/.complete: requirements.txt scripts/bootstrap-venv.sh
 
 setup: venv ## Set up this machine (ansible-playbook setup.yml); ARGS= passes options.
 	ansible-playbook setup.yml $(ARGS)
+
+# A fleet: INVENTORY= (default inventories/fleet), FORKS= hosts at once, SERIAL= hosts per
+# batch, MAX_FAIL= percent of a batch that may fail, STACK=yes for the stack and demo data too.
+onboard: venv ## Onboard every host of INVENTORY= (FORKS=, SERIAL=, MAX_FAIL=, STACK=yes); report in reports/.
+	ansible-playbook -i $(or $(INVENTORY),inventories/fleet) onboarding.yml $(if $(FORKS),--forks $(FORKS)) \
+	  $(if $(SERIAL),-e fleet_serial=$(SERIAL)) $(if $(MAX_FAIL),-e fleet_max_fail_percentage=$(MAX_FAIL)) \
+	  $(if $(filter yes,$(STACK)),-e fleet_stack=true) $(ARGS)
 
 images: venv ## Build the local container images from Debian packages (no registry).
 	ansible-playbook playbooks/local_images.yml $(ARGS)
