@@ -169,7 +169,8 @@ def stack_catalog(services, components, settings: dict) -> dict:
     local_namespace, service_user (uid:gid the services run as, the owner of the workspace
     .env, which is theirs to read with mode 0600; empty: the image's user), service_limits,
     service_health, service_image_prefix, service_image_tag, local_images (key -> image name
-    of the local_images role).
+    of the local_images role), libraries (devtools_libraries: the Go libraries cloned
+    beside the services, which their builds resolve to those clones).
     """
     s = _settings(settings)
     components = dict(components or {})
@@ -212,6 +213,7 @@ def stack_catalog(services, components, settings: dict) -> dict:
     _check_dependency_cycles(containers)
     workspace, project = s["workspace"], s["project"]
     return {
+        "libraries": s["libraries"],
         "project": project,
         "network": f"{project}-net",
         "image_source": s["source"],
@@ -246,6 +248,7 @@ def _settings(settings: dict) -> dict:
         fail(f"The workspace directory is {workspace!r}; it must be an absolute path.")
     return {
         **s,
+        "libraries": libraries(s.get("libraries"), workspace),
         "source": source,
         "project": project,
         "workspace": workspace,
@@ -371,12 +374,63 @@ def _infrastructure_container(name: str, raw: dict, s: dict) -> tuple:
         "depends_on": [],
         "volumes": volumes,
         "config_dir": f"{workspace}/deploy/config/{name}" if raw.get("config") else None,
+        "go_package": None,
         "limits": _limits(raw.get("limits") or {}, f"{where}.limits"),
         "restart": s["restart"],
         "metrics": metrics,
         "repository": None,
     }
     return container, substitution
+
+
+def _relative_path(value, where: str, default: str) -> str:
+    """A path inside a clone, as `a/b` (`.` for the clone itself); refused when absolute or
+    reaching out of it."""
+    raw = str(value or default).strip()
+    parts = [p for p in raw.split("/") if p not in ("", ".")]
+    if raw.startswith("/") or ".." in parts:
+        fail(f"{where} is {raw!r}; give a path inside the clone, like server or ./cmd/server.")
+    return "/".join(parts) or "."
+
+
+def service_build(svc: dict) -> dict:
+    """How a catalog service is built from its clone: module_dir (the Go module's directory
+    in the clone, `.` or `a/b`), package (the main package in that module, `./a/b` as go
+    build wants a relative package) and binary (default: the service's name)."""
+    where = f"devtools_services[{svc.get('name')}].build"
+    build = dict(svc.get("build") or {})
+    package = _relative_path(build.get("package"), f"{where}.package", ".")
+    return {
+        "module_dir": _relative_path(build.get("module_dir"), f"{where}.module_dir", "."),
+        "package": "." if package == "." else f"./{package}",
+        "binary": str(build.get("binary") or svc.get("name")),
+    }
+
+
+def libraries(raw, workspace: str) -> list:
+    """devtools_libraries normalised: name, repository, module, and dir, its clone in the
+    workspace (<workspace>/<repository>)."""
+    result, seen = [], set()
+    for index, lib in enumerate(list(raw or [])):
+        where = f"devtools_libraries[{index}]"
+        if not isinstance(lib, dict) or not lib.get("module"):
+            fail(f"{where} is {lib!r}; give its module (the Go module path) and repository.")
+        repository = str(lib.get("repository") or lib.get("name") or "")
+        if not _NAME.match(repository):
+            fail(f"{where}.repository is {repository!r}; give the repository's name.")
+        module = str(lib["module"])
+        if module in seen:
+            fail(f"{where}.module {module!r} is listed twice; keep one entry.")
+        seen.add(module)
+        result.append(
+            {
+                "name": str(lib.get("name") or repository),
+                "repository": repository,
+                "module": module,
+                "dir": f"{workspace}/{repository}",
+            }
+        )
+    return result
 
 
 def _service_container(svc: dict, s: dict, service_env: dict, running: set, known: set) -> dict:
@@ -395,8 +449,8 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
     if not health_path.startswith("/"):
         fail(f"{where}.health_path is {health_path!r}; it must start with /.")
     grpc_health = _grpc_health(svc.get("grpc_health", False), grpc_port, where)
-    build = dict(svc.get("build") or {})
-    binary = str(build.get("binary") or name)
+    build = service_build(svc)
+    binary = build["binary"]
     if s["source"] == "local":
         if f"/usr/local/bin/{binary}" == HEALTH_PROBE:
             fail(
@@ -407,13 +461,15 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
         test = ["CMD", HEALTH_PROBE, "-http", f"http://127.0.0.1:{http_port}{health_path}"]
         if grpc_health:
             test += ["-grpc", f"127.0.0.1:{grpc_port}"]
+        clone = f"{s['workspace']}/{repository}"
         build_info = {
             "repository": repository,
-            "source_dir": f"{s['workspace']}/{repository}",
-            "package": str(build.get("package") or "."),
+            "module_dir": build["module_dir"],
+            "source_dir": clone if build["module_dir"] == "." else f"{clone}/{build['module_dir']}",
+            "package": build["package"],
             "binary": binary,
             # The catalog's generate steps, run in the clone before the build (go_generate).
-            "clone_dir": f"{s['workspace']}/{repository}",
+            "clone_dir": clone,
             "generate": _generate(svc.get("generate"), f"{where}.generate"),
         }
     else:
@@ -441,10 +497,10 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
                 "protocol": "tcp",
             }
         )
+    # Its ports reach it as the workspace .env's <PREFIX>_ variables, as the real services
+    # read them; SERVICE_NAME says which service the demo service plays.
     environment = dict(service_env)
-    environment.update({"SERVICE_NAME": name, "HTTP_PORT": str(http_port)})
-    if grpc_port:
-        environment["GRPC_PORT"] = str(grpc_port)
+    environment["SERVICE_NAME"] = name
     environment.update({k: str(v) for k, v in (svc.get("environment") or {}).items()})
     depends = []
     for dep in svc.get("depends_on") or []:
@@ -481,6 +537,9 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
             }
         ],
         "config_dir": None,
+        # Where its main package is in its clone, whatever the image source (the dev
+        # overlay builds it there).
+        "go_package": {"module_dir": build["module_dir"], "package": build["package"]},
         "limits": _limits(s.get("service_limits") or {}, "devtools_stack_service_limits"),
         "restart": s["restart"],
         "metrics": metrics,

@@ -85,9 +85,11 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
         repo = c["repository"]
         http = c["ports"][0]["container"]
         health_path = c["health_path"]
+        module_dir, package = c["go_package"]["module_dir"], c["go_package"]["package"]
         services[c["name"]] = {
             "image": mirror + go_image,
-            "working_dir": "/src",
+            # The clone is mounted at /src; go builds in its Go module's directory.
+            "working_dir": "/src" if module_dir == "." else f"/src/{module_dir}",
             # The owner of the workspace .env (it reads that file), as in the base file.
             "user": c["user"] or "${DEVTOOLS_UID:-1000}:${DEVTOOLS_GID:-1000}",
             "environment": {
@@ -100,7 +102,7 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
                 "sh",
                 "-c",
                 f"go install github.com/air-verse/air@{air} && exec /go/bin/air "
-                f"--build.cmd 'go build -o /tmp/bin/app {(c['build'] or {}).get('package', '.')}' "
+                f"--build.cmd 'go build -o /tmp/bin/app {package}' "
                 # Built in /src, run in the service's working directory, where the
                 # base file mounts the workspace .env that the services read.
                 f"--build.full_bin 'cd {c['working_dir']} && exec /tmp/bin/app' "

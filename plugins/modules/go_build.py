@@ -19,10 +19,18 @@ description:
     same sources give the same bytes, so a rerun with unchanged sources reports none.
   - A binary keeps a fingerprint of its inputs in an extended attribute (the paths, sizes
     and modification times of the files under O(builds[].chdir) and of the local
-    directories its C(go.mod) replaces modules with, the go command, O(flags) and the Go
-    environment). When the fingerprint and the binary's bytes are as before, go is not
-    started at all. Under a C(go.work), or where extended attributes are not supported,
-    go runs every time.
+    directories its C(go.mod) replaces modules with, the libraries of its go.work, the
+    go.work itself, the go command, O(flags) and the Go environment). When the fingerprint
+    and the binary's bytes are as before, go is not started at all. Under a C(go.work) of
+    the user's (found above O(builds[].chdir)) with no O(builds[].workfile), or where
+    extended attributes are not supported, go runs every time.
+  - With O(builds[].workfile), the build gets a go.work of its own, written there (outside
+    the clone) and used through C(GOWORK). It holds the go version of its C(go.mod), C(use) of
+    O(builds[].chdir), and C(replace <module> => <directory>) for each module of
+    O(builds[].replace) that its C(go.mod) requires and whose directory holds a C(go.mod).
+    A go.work replace wins over the C(go.mod)'s, so a library resolves to the workspace's
+    clone whatever path the C(go.mod)'s own replace was written for; a service that does not
+    require it gets no replace.
   - Returns each binary's sha1, which the stack role puts in the recipe label of the service
     image it builds.
   - Use M(vhvcorp.devtools.go_install) for tools from the module proxy (C(go install
@@ -65,6 +73,20 @@ options:
           - The binary to write; its directory is made when missing.
         type: path
         required: true
+      workfile:
+        description:
+          - Where to write this build's own go.work (a file named C(go.work), outside the
+            clone); the build then runs with C(GOWORK) set to it. Rewritten only when its
+            content changes; nothing is written in check mode.
+          - Not given, go finds a go.work as usual (none: module mode).
+        type: path
+      replace:
+        description:
+          - Library modules resolved to local directories, module path to directory (a
+            clone with a C(go.mod)), through the go.work of O(builds[].workfile); only
+            those the build's C(go.mod) requires are replaced.
+        type: dict
+        default: {}
   go:
     description:
       - The go command. Default is the C(go) on PATH, else the go_toolchain role's.
@@ -92,11 +114,22 @@ EXAMPLES = r"""
 - name: Build the services from their clones.
   vhvcorp.devtools.go_build:
     builds:
-      - name: auth-service
-        chdir: "{{ workspace }}/auth-service"
-        package: ./cmd/server
-        output: "{{ workspace }}/deploy/build/auth-service/server"
+      - name: user-service
+        chdir: "{{ workspace }}/go-user-service"
+        package: ./cmd
+        output: "{{ workspace }}/deploy/build/user-service/user-service"
   register: built
+
+- name: Build a service against the workspace's clone of its library (its go.mod's replace aside).
+  vhvcorp.devtools.go_build:
+    builds:
+      - name: auth-service
+        chdir: "{{ workspace }}/go-auth-service/server"
+        package: ./cmd
+        output: "{{ workspace }}/deploy/build/auth-service/auth-service"
+        workfile: "{{ workspace }}/deploy/build/auth-service/go.work"
+        replace:
+          github.com/vhvplatform/go-shared: "{{ workspace }}/go-shared"
 
 - name: Say which binaries changed.
   ansible.builtin.debug:
@@ -144,6 +177,8 @@ def argument_spec():
                 chdir=dict(type="path", required=True),
                 package=dict(type="str", default="."),
                 output=dict(type="path", required=True),
+                workfile=dict(type="path"),
+                replace=dict(type="dict", default={}),
             ),
         ),
         go=dict(type="str"),

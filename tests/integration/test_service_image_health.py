@@ -10,6 +10,7 @@ import json
 import shutil
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -20,11 +21,14 @@ RECIPE = "org.vhvcorp.devtools.recipe"
 
 
 @pytest.fixture(scope="module")
-def built(engine, tmp_path_factory, repo_root, playbook, stack_build_play):
-    """auth-service's image, built from a copy of the stand-in; the play and its options."""
+def built(engine, tmp_path_factory, repo_root, playbook, stack_build_play, standin_fixtures):
+    """auth-service's image, built from a copy of the stand-in where the catalog has the
+    real one (go-auth-service/server), its library beside it; the play and its options."""
     root = tmp_path_factory.mktemp("image")
     workspace = root / "ws"
-    shutil.copytree(repo_root / "roles/stack/files/demo-service", workspace / "auth-service")
+    files = repo_root / "roles/stack/files"
+    shutil.copytree(files / "demo-service", workspace / "go-auth-service/server")
+    shutil.copytree(files / "demo-shared", workspace / "demo-shared")
     (workspace / ".env").write_text("LOG_LEVEL=info\n")
     namespace = f"probetest-{uuid.uuid4().hex[:8]}"
     engine.images.get(BASE_IMAGE).tag(f"{namespace}/debian", "bookworm")
@@ -39,6 +43,7 @@ def built(engine, tmp_path_factory, repo_root, playbook, stack_build_play):
         "stack_validate": False,
         # The catalog's auth-service generates code from server/proto; the stand-in has none.
         "stack_generate": False,
+        "stack_libraries": [standin_fixtures.DEMO_LIBRARY],
     }
     made = {"play": stack_build_play, "options": options, "image": f"{namespace}/auth-service"}
     build(playbook, made)
@@ -72,12 +77,17 @@ def run(engine, container_label, image: str, **env: str):
         image,
         detach=True,
         labels=container_label,
-        environment={"HTTP_PORT": "8081", "GRPC_PORT": "50051", **env},
+        environment={"AUTH_SERVICE_HTTP_PORT": "8081", "AUTH_SERVICE_PORT": "50051", **env},
         healthcheck={"interval": 1_000_000_000, "timeout": 3_000_000_000, "retries": 3},
     )
 
 
 def test_the_image_is_healthy_by_the_probe_and_unhealthy_saying_why(engine, container_label, built):
+    # Built through the go.work the role wrote for it: the library is the workspace's clone.
+    workspace = built["options"]["stack_workspace_dir"]
+    workfile = (Path(workspace) / "deploy/build/auth-service/go.work").read_text()
+    assert f"\nuse {workspace}/go-auth-service/server\n" in workfile
+    assert f"\nreplace github.com/vhvcorp/demo-shared => {workspace}/demo-shared\n" in workfile
     image = engine.images.get(built["image"])
     # auth-service has grpc_health: true, so the probe asks /ready and gRPC health.
     assert image.attrs["Config"]["Healthcheck"]["Test"] == ["CMD", *PROBE_GRPC]
