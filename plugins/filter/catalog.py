@@ -19,6 +19,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import (
     _catalog,
     _env_schema,
+    _k8s_deploy,
     _render_compose,
     _render_editor,
     _render_grafana,
@@ -83,10 +84,25 @@ def _k8s_layout(catalog: dict, env: dict, services: list, options: dict | None =
     return _render_k8s.k8s_layout(catalog, env, secret_keys, options)
 
 
+def _k8s_files(catalog: dict, env: dict, services: list, options: dict | None = None) -> dict:
+    """The layout's files: relative path -> YAML text (several objects: one document each)."""
+    import yaml  # the controller's (Ansible requires PyYAML), not a module's host
+
+    def text(content) -> str:
+        if isinstance(content, list):
+            return yaml.safe_dump_all(content, sort_keys=False)
+        return yaml.safe_dump(content, sort_keys=False)
+
+    return {path: text(c) for path, c in _k8s_layout(catalog, env, services, options).items()}
+
+
 stack_catalog = _filter(_catalog.stack_catalog)
 stack_image_source = _filter(_catalog.stack_image_source)
 stack_compose = _filter(_render_compose.stack_compose)
 stack_k8s_layout = _filter(_k8s_layout)
+stack_k8s_files = _filter(_k8s_files)
+k8s_unready_rows = _filter(_k8s_deploy.k8s_unready_rows)
+k8s_not_in = _filter(_k8s_deploy.k8s_not_in)
 stack_prometheus_config = _filter(_render_prometheus.stack_prometheus_config)
 stack_prometheus_rules = _filter(_render_prometheus.stack_prometheus_rules)
 stack_grafana_dashboards = _filter(_render_grafana.stack_grafana_dashboards)
@@ -111,6 +127,9 @@ class FilterModule:
             "stack_image_source": stack_image_source,
             "stack_compose": stack_compose,
             "stack_k8s_layout": stack_k8s_layout,
+            "stack_k8s_files": stack_k8s_files,
+            "k8s_unready_rows": k8s_unready_rows,
+            "k8s_not_in": k8s_not_in,
             "stack_health_endpoints": stack_health_endpoints,
             "stack_prometheus_config": stack_prometheus_config,
             "stack_prometheus_rules": stack_prometheus_rules,

@@ -512,8 +512,8 @@ def _kustomization(resources: list, **fields) -> dict:
 def k8s_layout(catalog: dict, env: dict, secret_keys, options: dict | None = None) -> dict:
     """The kustomize layout: relative path -> content (a list of objects, one file of
     several documents, or a kustomization). base/ holds every object; each overlay sets
-    its namespace and replicas, and prod pins the image tags and adds budgets,
-    autoscalers and network policies."""
+    its namespace and replicas, and prod (only with options' image_tag) pins the image
+    tags and adds budgets, autoscalers and network policies."""
     o = _options(options)
     external = dict(o["external"] or {})
     unknown = sorted(set(external) - set(catalog["infrastructure"]))
@@ -538,7 +538,8 @@ def k8s_layout(catalog: dict, env: dict, secret_keys, options: dict | None = Non
         files[f"base/{c['kind']}/{c['name']}.yaml"] = objects
     files["base/kustomization.yaml"] = _kustomization(sorted(p[5:] for p in files))
 
-    for overlay in OVERLAYS:
+    # prod pins the services' images to a release: without one there is no prod overlay.
+    for overlay in OVERLAYS if o["image_tag"] else OVERLAYS[:-1]:
         replicas = o["replicas"][overlay]
         root = f"overlays/{overlay}"
         files[f"{root}/namespace.yaml"] = [k8s_namespace(catalog, overlay)]
@@ -549,7 +550,7 @@ def k8s_layout(catalog: dict, env: dict, secret_keys, options: dict | None = Non
         }
         if overlay == "prod":
             tag = o["image_tag"]
-            if not tag or str(tag) == "latest":
+            if str(tag) == "latest":
                 fail(
                     f"k8s_image_tag is {tag!r}; prod runs pinned images: give the release "
                     "tag (v1.4.2) or digest (sha256:...) of the services' images."
