@@ -13,8 +13,8 @@ PYTEST := $(BIN)/python -m pytest
 
 .PHONY: help venv setup images start start-dev stop status check-health logs logs-service \
 	restart-service rebuild shell clean validate-env generate-jwt \
-	db-seed db-migrate db-reset db-backup db-restore \
-	benchmark-db benchmark-setup harness test test-unit test-integration \
+	deploy-local db-seed db-migrate db-reset db-backup db-restore \
+	benchmark-db benchmark-k8s benchmark-setup harness test test-unit test-integration \
 	test-molecule test-e2e lint
 
 help: ## List the targets, one line each.
@@ -85,6 +85,9 @@ DB_ARGS = $(if $(MONGODB_URI),-e mongodb_uri=$(MONGODB_URI)) $(ARGS)
 # NS_INCLUDE= / NS_EXCLUDE= (comma-separated <db>.<collection> patterns) narrow backup and restore.
 NS_ARGS = $(if $(NS_INCLUDE),-e ns_include=$(NS_INCLUDE)) $(if $(NS_EXCLUDE),-e ns_exclude=$(NS_EXCLUDE))
 
+deploy-local: venv ## Deploy the catalog to a Kubernetes cluster (KUBECONFIG) and wait for it.
+	ansible-playbook deploy-local.yml $(ARGS)
+
 db-seed: venv ## Load the platform's fixtures and indexes (a rerun changes nothing).
 	ansible-playbook db-seed.yml $(DB_ARGS)
 
@@ -107,6 +110,9 @@ benchmark-db: harness ## Backup/restore throughput and memory against the server
 
 # STANDIN=yes: the end-to-end test's vars (stand-in services, local images); the stack uses
 # fixed ports, so on a shared machine: flock /tmp/devtools-stack.lock make benchmark-setup.
+benchmark-k8s: harness ## Time deploy-local.yml on the harness's cluster: whole catalog, then a rerun.
+	$(BIN)/python benchmarks/k8s_deploy.py $(ARGS)
+
 benchmark-setup: venv ## Time a rerun of setup.yml that has nothing to do (median of 3; must be changed=0).
 	$(BIN)/python benchmarks/setup_rerun.py $(if $(filter yes,$(STANDIN)),--standin) $(ARGS)
 

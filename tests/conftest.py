@@ -91,3 +91,59 @@ def play_tasks(playbook, tmp_path):
         return playbook(path, *args, **options)
 
     return run
+
+
+def workspace_with_env(workspace: Path) -> dict:
+    """Makes a workspace in this directory with the workspace role's .env (no VS Code
+    files) and returns the .env's values."""
+    workspace.mkdir(parents=True, exist_ok=True)
+    setup = workspace.parent / f"{workspace.name}-workspace.yml"
+    setup.write_text(
+        "- hosts: localhost\n"
+        "  gather_facts: true\n"
+        "  gather_subset: [min]\n"
+        "  roles:\n"
+        "    - role: vhvcorp.devtools.workspace\n"
+        f"      workspace_dir: {workspace}\n"
+        "      workspace_vscode: false\n"
+    )
+    made = run_ansible("ansible-playbook", setup)
+    assert made.returncode == 0, made.stdout[-3000:]
+    text = (workspace / ".env").read_text()
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+@pytest.fixture(scope="session")
+def make_workspace():
+    """workspace_with_env, for tests."""
+    return workspace_with_env
+
+
+@pytest.fixture(scope="session")
+def kube(harness_state: dict) -> dict:
+    """The harness's Kubernetes control plane: server, kubeconfig, kubectl, kwok nodes."""
+    info = harness_state.get("kubernetes")
+    if not info:
+        pytest.fail("harness.json has no kubernetes entry: rerun `make harness`.")
+    return info
+
+
+@pytest.fixture(scope="session")
+def kubectl(kube):
+    """Runs the harness's kubectl on its cluster: `kubectl("get", "nodes")`; returns the
+    completed process (check=True: asserts it succeeded)."""
+
+    def run(*args: str, check: bool = False, stdin: str | None = None):
+        result = subprocess.run(
+            [kube["kubectl"], f"--kubeconfig={kube['kubeconfig']}", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    return run

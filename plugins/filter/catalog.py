@@ -15,7 +15,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import yaml
 from ansible.errors import AnsibleFilterError
+from ansible.parsing.yaml.dumper import AnsibleDumper
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import (
     _catalog,
     _env_schema,
@@ -86,12 +88,11 @@ def _k8s_layout(catalog: dict, env: dict, services: list, options: dict | None =
 
 def _k8s_files(catalog: dict, env: dict, services: list, options: dict | None = None) -> dict:
     """The layout's files: relative path -> YAML text (several objects: one document each)."""
-    import yaml  # the controller's (Ansible requires PyYAML), not a module's host
 
     def text(content) -> str:
-        if isinstance(content, list):
-            return yaml.safe_dump_all(content, sort_keys=False)
-        return yaml.safe_dump(content, sort_keys=False)
+        # Ansible's dumper: the values of a play are Ansible's own string types.
+        documents = content if isinstance(content, list) else [content]
+        return yaml.dump_all(documents, Dumper=AnsibleDumper, sort_keys=False)
 
     return {path: text(c) for path, c in _k8s_layout(catalog, env, services, options).items()}
 

@@ -1,7 +1,7 @@
 # Copyright (c) 2026, vhvcorp platform team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""What the k8s_deploy role reads back from the cluster: a failed rollout as a person reads
+"""What the k8s role reads back from the cluster: a failed rollout as a person reads
 it (one row per container, or pod, that is not ready, with its reason and the last events
 about its pod; printed with _stack_status.stack_table), and the objects of ours the
 rendered layout no longer has (to prune)."""

@@ -1,4 +1,4 @@
-"""What the k8s_deploy role reads back (module_utils/_k8s_deploy.py): the table of a failed
+"""What the k8s role reads back (module_utils/_k8s_deploy.py): the table of a failed
 rollout and the objects to prune."""
 
 from ansible_collections.vhvcorp.devtools.plugins.filter import catalog as c
