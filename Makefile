@@ -13,7 +13,7 @@ PYTEST := $(BIN)/python -m pytest
 
 .PHONY: help venv setup images start start-dev stop status check-health logs logs-service \
 	restart-service rebuild shell clean validate-env generate-jwt onboard \
-	db-seed db-migrate db-reset db-backup db-restore \
+	deploy-local db-seed db-migrate db-reset db-backup db-restore \
 	benchmark-db benchmark-setup harness test test-unit test-integration \
 	test-molecule test-e2e lint
 
@@ -91,6 +91,9 @@ generate-jwt: venv ## Print a test token (USER_ID=, TENANT_ID=, ROLES=admin,user
 DB_ARGS = $(if $(MONGODB_URI),-e mongodb_uri=$(MONGODB_URI)) $(ARGS)
 # NS_INCLUDE= / NS_EXCLUDE= (comma-separated <db>.<collection> patterns) narrow backup and restore.
 NS_ARGS = $(if $(NS_INCLUDE),-e ns_include=$(NS_INCLUDE)) $(if $(NS_EXCLUDE),-e ns_exclude=$(NS_EXCLUDE))
+
+deploy-local: venv ## Deploy the catalog to a Kubernetes cluster (KUBECONFIG) and wait for it.
+	ansible-playbook deploy-local.yml $(ARGS)
 
 db-seed: venv ## Load the platform's fixtures and indexes (a rerun changes nothing).
 	ansible-playbook db-seed.yml $(DB_ARGS)

@@ -464,7 +464,7 @@ def test_kube_tools_on_macos_uses_homebrew_formulas_without_become(ansible, tmp_
 def test_kube_tools_default_on_debian_leaves_kubectl_and_would_build_helm_with_go(
     ansible, tmp_path
 ):
-    search_path = tools_on_path(tmp_path, kubectl="1.32.4", go="1.26.8")
+    search_path = tools_on_path(tmp_path, kubectl="1.37.2", go="1.26.8")
     run = run_role(
         ansible, tmp_path, "kube_tools", facts("Debian"), kube_tools_search_path=search_path
     )
@@ -472,7 +472,7 @@ def test_kube_tools_default_on_debian_leaves_kubectl_and_would_build_helm_with_g
     tools = report(run)
     # A kubectl above the minimum is left alone.
     assert tools["kubectl"]["status"] == "present"
-    assert tools["kubectl"]["version"] == "1.32.4"
+    assert tools["kubectl"]["version"] == "1.37.2"
     assert tools["helm"] == {
         "tool": "helm",
         "method": "go",
@@ -484,6 +484,41 @@ def test_kube_tools_default_on_debian_leaves_kubectl_and_would_build_helm_with_g
     build = ran_or_skipped(run, KT + "Build the tool with go install.")
     assert build["skipped"] and "check mode" in build["msg"]
     assert not any("with Homebrew" in name or "release binary" in name for name in run["tasks"])
+
+
+def test_kube_tools_default_replaces_debians_kubectl_with_one_built_from_its_module(
+    ansible, tmp_path
+):
+    # Debian's kubectl 1.20 is below the default minimum (kubectl's skew policy): the go
+    # method builds kubectl from the role's main package over k8s.io/kubectl, at the
+    # version asked for; the module's version is Kubernetes' with 0 for its major.
+    search_path = tools_on_path(tmp_path, kubectl="1.20.15", go="1.26.8")
+    run = run_role(
+        ansible,
+        tmp_path,
+        "kube_tools",
+        facts("Debian"),
+        kube_tools_tools=["kubectl"],
+        kube_tools_search_path=search_path,
+    )
+    assert run["rc"] == 0, run["stats"]
+    assert report(run)["kubectl"] == {
+        "tool": "kubectl",
+        "method": "go",
+        "status": "would install",
+        "version": "",
+        "reason": "",
+    }
+    source = ran(run, KT + "Copy the tool's main package.")
+    assert source["changed"]
+    assert source["invocation"]["module_args"]["dest"].endswith("/kube-tools/kubectl-1.37.2-src/")
+    gomod = ran(run, KT + "Write the go.mod of the tool's version.")
+    assert gomod["changed"]
+    build = ran_or_skipped(
+        run, KT + "Build the tool from its main package (about 2 minutes the first time)."
+    )
+    assert build["skipped"]
+    assert skipped_or_absent(run, KT + "Build the tool with go install.")
 
 
 def ran_or_skipped(run: dict, name: str) -> dict:
