@@ -12,7 +12,7 @@ export FERRETDB_TELEMETRY := disable
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: help venv setup images start start-dev stop status check-health logs logs-service \
-	restart-service rebuild shell clean validate-env generate-jwt \
+	restart-service rebuild docker-push shell clean validate-env generate-jwt \
 	db-seed db-migrate db-reset db-backup db-restore verify-backup db-schedule \
 	benchmark-db benchmark-setup harness test test-unit test-integration \
 	test-molecule test-e2e lint
@@ -65,6 +65,10 @@ restart-service: venv ## Restart one service and wait until it is healthy: SERVI
 rebuild: venv ## Rebuild one service's image from its clone and recreate it: SERVICE=.
 	$(NEED_SERVICE)
 	ansible-playbook rebuild.yml -e service=$(SERVICE) $(ARGS)
+
+docker-push: venv ## Push the service images to REGISTRY=HOST:PORT (TAG=, SERVICE= one).
+	@test -n "$(REGISTRY)" || { echo 'Say where to push: make docker-push REGISTRY=127.0.0.1:5000' >&2; exit 2; }
+	ansible-playbook push.yml -e registry=$(REGISTRY) $(if $(TAG),-e tag=$(TAG)) $(if $(SERVICE),-e service=$(SERVICE)) $(ARGS)
 
 shell: ## A shell in one service's container: SERVICE=.
 	$(NEED_SERVICE)

@@ -37,7 +37,7 @@ PLAY = """\
 
 
 @pytest.fixture(scope="module")
-def built(engine, tmp_path_factory, repo_root, playbook):
+def built(engine, tmp_path_factory, repo_root, playbook, one_service_stack):
     """auth-service's image, built from a copy of the stand-in; the play and its options."""
     root = tmp_path_factory.mktemp("image")
     workspace = root / "ws"
@@ -46,16 +46,7 @@ def built(engine, tmp_path_factory, repo_root, playbook):
     (root / "build.yml").write_text(PLAY)
     namespace = f"probetest-{uuid.uuid4().hex[:8]}"
     engine.images.get(BASE_IMAGE).tag(f"{namespace}/debian", "bookworm")
-    options = {
-        "stack_workspace_dir": str(workspace),
-        "stack_image_source": "local",
-        "stack_profile": "custom",
-        "stack_custom_components": [],
-        "stack_services": ["auth-service"],
-        "stack_project": namespace,
-        "stack_local_namespace": namespace,
-        "stack_validate": False,
-    }
+    options = one_service_stack(workspace, namespace)
     made = {"play": root / "build.yml", "options": options, "image": f"{namespace}/auth-service"}
     build(playbook, made)
     yield made
