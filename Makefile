@@ -12,8 +12,8 @@ export FERRETDB_TELEMETRY := disable
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: help venv setup images start start-dev stop status check-health logs logs-service \
-	restart-service rebuild shell clean validate-env generate-jwt onboard \
-	deploy-local db-seed db-migrate db-reset db-backup db-restore \
+	restart-service rebuild docker-push shell clean validate-env generate-jwt onboard \
+	deploy-local db-seed db-migrate db-reset db-backup db-restore verify-backup db-schedule \
 	benchmark-db benchmark-setup harness test test-unit test-integration \
 	test-molecule test-e2e lint
 
@@ -73,6 +73,10 @@ rebuild: venv ## Rebuild one service's image from its clone and recreate it: SER
 	$(NEED_SERVICE)
 	ansible-playbook rebuild.yml -e service=$(SERVICE) $(ARGS)
 
+docker-push: venv ## Push the service images to REGISTRY=HOST:PORT (TAG=, SERVICE= one).
+	@test -n "$(REGISTRY)" || { echo 'Say where to push: make docker-push REGISTRY=127.0.0.1:5000' >&2; exit 2; }
+	ansible-playbook push.yml -e registry=$(REGISTRY) $(if $(TAG),-e tag=$(TAG)) $(if $(SERVICE),-e service=$(SERVICE)) $(ARGS)
+
 shell: ## A shell in one service's container: SERVICE=.
 	$(NEED_SERVICE)
 	$(COMPOSE) exec $(SERVICE) sh
@@ -111,6 +115,12 @@ db-backup: venv ## Back up MongoDB to backups/daily/ and keep 7 daily, 4 weekly,
 db-restore: venv ## Restore FILE= (verified first; MODE=merge keeps what is there).
 	@test -n "$(FILE)" || { echo 'Say what to restore: make db-restore FILE=backups/daily/mongodb-YYYY-MM-DD.tar.gz' >&2; exit 2; }
 	ansible-playbook db-restore.yml $(DB_ARGS) $(NS_ARGS) -e file=$(FILE) $(if $(MODE),-e restore_mode=$(MODE))
+
+verify-backup: venv ## Read a backup end to end, writing nothing (FILE=; default the newest).
+	ansible-playbook verify-backup.yml $(if $(FILE),-e file=$(FILE)) $(if $(BACKUP_DIR),-e backup_dir=$(BACKUP_DIR)) $(ARGS)
+
+db-schedule: venv ## Back up daily at 02:00 and verify at 03:00 (cron, systemd or launchd); STATE=absent removes.
+	ansible-playbook db-schedule.yml $(DB_ARGS) $(if $(STATE),-e state=$(STATE)) $(if $(BACKUP_DIR),-e backup_dir=$(BACKUP_DIR))
 
 benchmark-db: harness ## Backup/restore throughput and memory against the server's limit.
 	$(BIN)/python benchmarks/mongodb_backup_restore.py $(ARGS)

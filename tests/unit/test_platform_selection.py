@@ -602,10 +602,18 @@ def test_kube_tools_binary_method_reports_an_unreachable_release_host(ansible, t
     assert "Connection refused" in reason and reason.endswith(f"({release}.sha256)")
 
 
-def test_kube_tools_refuses_go_for_kubectl_before_doing_anything(ansible, tmp_path):
-    run = run_role(ansible, tmp_path, "kube_tools", facts("Debian"), kube_tools_kubectl_method="go")
+def test_kube_tools_refuses_go_for_minikube_before_doing_anything(ansible, tmp_path):
+    # kubectl, helm and kind build with Go; minikube has no go method.
+    run = run_role(
+        ansible,
+        tmp_path,
+        "kube_tools",
+        facts("Debian"),
+        kube_tools_tools=["minikube"],
+        kube_tools_minikube_method="go",
+    )
     message = failure(run)
-    assert "kube_tools_kubectl_method" in message and "package, binary" in message
+    assert "kube_tools_minikube_method" in message and "package, binary" in message
 
 
 def test_kube_tools_on_windows_fails_with_what_to_do(ansible, tmp_path):
@@ -622,7 +630,11 @@ def test_kube_tools_distribution_files_win_over_the_family_files(ansible, tmp_pa
         "kube_tools",
         {"vars/Ubuntu.yml": "kube_tools_packages: {kubectl: kubectl-ubuntu}\n"},
     )
-    options = {"kube_tools_tools": ["kubectl"], "kube_tools_search_path": tools_on_path(tmp_path)}
+    options = {
+        "kube_tools_tools": ["kubectl"],
+        "kube_tools_kubectl_method": "package",
+        "kube_tools_search_path": tools_on_path(tmp_path),
+    }
     install = KT + "Install the tool's package."
     ubuntu = run_role(
         ansible, tmp_path, "kube_tools", facts("Debian", **UBUNTU), role_dir=role, **options
