@@ -164,7 +164,9 @@ def stack_catalog(services, components, settings: dict) -> dict:
     local_namespace, service_user (uid:gid the services run as, the owner of the workspace
     .env, which is theirs to read with mode 0600; empty: the image's user), service_limits,
     service_health, service_image_prefix, service_image_tag, local_images (key -> image name
-    of the local_images role).
+    of the local_images role), demo (the demo service stands in for every service: each is
+    built from demo_dir, the collection's demo service, and its main package demo_package,
+    instead of its clone; see _service_outcomes.use_demo).
     """
     s = _settings(settings)
     components = dict(components or {})
@@ -216,6 +218,7 @@ def stack_catalog(services, components, settings: dict) -> dict:
         "containers": containers,
         "infrastructure": infra,
         "services": service_names,
+        "demo": s["demo"] and s["source"] == "local",
         "volumes": [v["source"] for c in containers for v in c["volumes"] if v["type"] == "volume"],
         "local_images": sorted({c["local_image"] for c in containers if c["local_image"]}),
         "skipped": skipped,
@@ -236,6 +239,8 @@ def _settings(settings: dict) -> dict:
     project = str(s.get("project", "vhvcorp"))
     if not _NAME.match(project):
         fail(f"devtools_stack_project is {project!r}; use lowercase letters, digits, - and _.")
+    if s.get("demo") and not (s.get("demo_dir") and s.get("demo_package")):
+        fail("The demo service stands in, but demo_dir and demo_package do not say where it is.")
     workspace = str(s.get("workspace_dir", "")).rstrip("/")
     if not workspace.startswith("/"):
         fail(f"The workspace directory is {workspace!r}; it must be an absolute path.")
@@ -251,6 +256,7 @@ def _settings(settings: dict) -> dict:
         "local_images": dict(s.get("local_images") or {}),
         "services": s.get("services", "all"),
         "service_user": str(s.get("service_user") or "") or None,
+        "demo": bool(s.get("demo")),
     }
 
 
@@ -408,6 +414,8 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
             "package": str(build.get("package") or "."),
             "binary": binary,
         }
+        if s["demo"]:
+            build_info.update(source_dir=str(s["demo_dir"]), package=str(s["demo_package"]))
     else:
         prefix = str(s.get("service_image_prefix", "vhvcorp/"))
         tag = str(s.get("service_image_tag", "latest"))
