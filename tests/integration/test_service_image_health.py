@@ -1,8 +1,9 @@
-"""A local service image as the stack role builds it (its build-services tasks: go_build, the
-Dockerfile, docker build), healthy by the health probe it carries and by nothing of the
-service's own. The image is the stand-in's, under a namespace of this test (the Debian base
-tagged into it), run with no published port: Docker runs the image's HEALTHCHECK inside the
-container. No compose project and no fixed port, so it needs no stack lock."""
+"""A local service image as the stack role builds it (its compile and build-services tasks:
+go_build, the Dockerfile, docker build), healthy by the health probe it carries and by
+nothing of the service's own. The image is the stand-in's, under a namespace of this test
+(the Debian base tagged into it), run with no published port: Docker runs the image's
+HEALTHCHECK inside the container. No compose project and no fixed port, so it needs no
+stack lock."""
 
 from __future__ import annotations
 
@@ -26,7 +27,15 @@ PLAY = """\
     - role: vhvcorp.devtools.stack
       stack_action: render
   tasks:
-    - name: Build it with the role's own tasks.
+    - name: Compile it with the role's own tasks.
+      ansible.builtin.include_role:
+        name: vhvcorp.devtools.stack
+        tasks_from: compile.yml
+      vars:
+        _stack_build_services: >-
+          {{ _stack_catalog.containers | selectattr('kind', 'equalto', 'service') | list }}
+
+    - name: Build its image with the role's own tasks.
       ansible.builtin.include_role:
         name: vhvcorp.devtools.stack
         tasks_from: build-services.yml
