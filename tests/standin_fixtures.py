@@ -166,6 +166,24 @@ def _make_repository(root: str | Path, service: str, files: dict[str, str]) -> P
     return bare
 
 
+# The stand-in with a deliberate type error in one file of its own: a repository that
+# clones but does not compile, as real heads often do (the degraded path's tests).
+BROKEN_FILES = {
+    "internal/server/broken.go": (
+        "package server\n\n"
+        "// A deliberate type error: this repository clones but does not compile.\n"
+        'var brokenPort int = "8080"\n'
+    )
+}
+
+
+def make_broken_service_repository(root: str | Path, service: str) -> Path:
+    """`<root>/<service>.git` holding the stand-in with BROKEN_FILES: `go build` fails with
+    a type error in internal/server/broken.go. make_service_repository over the same root
+    pushes the fix (the file removed) on top, as a colleague's fix would arrive."""
+    return make_service_repository(root, service, BROKEN_FILES)
+
+
 def make_service_repositories(
     root: str | Path,
     services: list[str],

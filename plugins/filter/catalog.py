@@ -3,7 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The stack's filters: the catalog normalised once (module_utils/_catalog.py) and one
 renderer per artefact (module_utils/_render_*.py: compose, Kubernetes, Prometheus, Grafana,
-RabbitMQ, health endpoints, editor configuration), with their errors as filter errors; the .env's
+RabbitMQ, health endpoints, editor configuration), each service's outcome and the final table
+(module_utils/_service_outcomes.py), with their errors as filter errors; the .env's
 service URLs and ports come from module_utils/dotenv.py's schema.
 
 The logic lives in module_utils so that modules can share it with these filters; this
@@ -29,6 +30,7 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils import (
     _render_k8s,
     _render_prometheus,
     _render_rabbitmq,
+    _service_outcomes,
     _stack_status,
     dotenv,
 )
@@ -115,6 +117,11 @@ stack_endpoints = _filter(_render_health.stack_endpoints)
 stack_status_rows = _filter(_stack_status.stack_status_rows)
 stack_table = _filter(_stack_status.stack_table)
 stack_unhealthy = _filter(_stack_status.stack_unhealthy)
+stack_use_demo = _filter(_service_outcomes.use_demo)
+stack_service_outcomes = _filter(_service_outcomes.service_outcomes)
+stack_service_report = _filter(_service_outcomes.service_report)
+stack_report_table_rows = _filter(_service_outcomes.report_table_rows)
+stack_report_failure = _filter(_service_outcomes.report_failure)
 dotenv_values = _filter(_dotenv_values)
 workspace_vscode_launch = _filter(_render_editor.vscode_launch)
 workspace_vscode_tasks = _filter(_vscode_tasks)
@@ -142,6 +149,11 @@ class FilterModule:
             "stack_table": stack_table,
             "dotenv_values": dotenv_values,
             "stack_unhealthy": stack_unhealthy,
+            "stack_use_demo": stack_use_demo,
+            "stack_service_outcomes": stack_service_outcomes,
+            "stack_service_report": stack_service_report,
+            "stack_report_table_rows": stack_report_table_rows,
+            "stack_report_failure": stack_report_failure,
             "stack_endpoints": stack_endpoints,
             "workspace_vscode_launch": workspace_vscode_launch,
             "workspace_vscode_tasks": workspace_vscode_tasks,

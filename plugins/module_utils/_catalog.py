@@ -18,6 +18,7 @@ the filters of plugins/filter/catalog.py are its public face.
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_generate import (
@@ -170,7 +171,9 @@ def stack_catalog(services, components, settings: dict) -> dict:
     .env, which is theirs to read with mode 0600; empty: the image's user), service_limits,
     service_health, service_image_prefix, service_image_tag, local_images (key -> image name
     of the local_images role), libraries (devtools_libraries: the Go libraries cloned
-    beside the services, which their builds resolve to those clones).
+    beside the services, which their builds resolve to those clones), demo (the demo service
+    stands in for every service: each is built from demo_dir, the collection's demo service,
+    and its main package demo_package, instead of its clone; see _service_outcomes.use_demo).
     """
     s = _settings(settings)
     components = dict(components or {})
@@ -223,6 +226,7 @@ def stack_catalog(services, components, settings: dict) -> dict:
         "containers": containers,
         "infrastructure": infra,
         "services": service_names,
+        "demo": s["demo"] and s["source"] == "local",
         "volumes": [v["source"] for c in containers for v in c["volumes"] if v["type"] == "volume"],
         "local_images": sorted({c["local_image"] for c in containers if c["local_image"]}),
         "skipped": skipped,
@@ -243,12 +247,16 @@ def _settings(settings: dict) -> dict:
     project = str(s.get("project", "vhvcorp"))
     if not _NAME.match(project):
         fail(f"devtools_stack_project is {project!r}; use lowercase letters, digits, - and _.")
+    if s.get("demo") and not (s.get("demo_dir") and s.get("demo_package")):
+        fail("The demo service stands in, but demo_dir and demo_package do not say where it is.")
     workspace = str(s.get("workspace_dir", "")).rstrip("/")
     if not workspace.startswith("/"):
         fail(f"The workspace directory is {workspace!r}; it must be an absolute path.")
     return {
         **s,
-        "libraries": libraries(s.get("libraries"), workspace),
+        "libraries": _demo_libraries(s["demo_dir"])
+        if s.get("demo")
+        else libraries(s.get("libraries"), workspace),
         "source": source,
         "project": project,
         "workspace": workspace,
@@ -259,6 +267,7 @@ def _settings(settings: dict) -> dict:
         "local_images": dict(s.get("local_images") or {}),
         "services": s.get("services", "all"),
         "service_user": str(s.get("service_user") or "") or None,
+        "demo": bool(s.get("demo")),
     }
 
 
@@ -407,6 +416,23 @@ def service_build(svc: dict) -> dict:
     }
 
 
+# The library the demo service requires (roles/stack/files/demo-shared, beside it), through
+# a replace written for another layout, as the real services require go-shared.
+DEMO_LIBRARY_MODULE = "github.com/vhvcorp/demo-shared"
+
+
+def _demo_libraries(demo_dir) -> list:
+    """The libraries when the demo service stands in: its own, from the collection."""
+    return [
+        {
+            "name": "demo-shared",
+            "repository": "demo-shared",
+            "module": DEMO_LIBRARY_MODULE,
+            "dir": posixpath.join(posixpath.dirname(str(demo_dir).rstrip("/")), "demo-shared"),
+        }
+    ]
+
+
 def libraries(raw, workspace: str) -> list:
     """devtools_libraries normalised: name, repository, module, and dir, its clone in the
     workspace (<workspace>/<repository>)."""
@@ -472,6 +498,14 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
             "clone_dir": clone,
             "generate": _generate(svc.get("generate"), f"{where}.generate"),
         }
+        if s["demo"]:
+            # The demo carries all its code: nothing to generate.
+            build_info.update(
+                source_dir=str(s["demo_dir"]),
+                clone_dir=str(s["demo_dir"]),
+                package=str(s["demo_package"]),
+                generate=[],
+            )
     else:
         prefix = str(s.get("service_image_prefix", "vhvcorp/"))
         tag = str(s.get("service_image_tag", "latest"))

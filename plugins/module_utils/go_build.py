@@ -49,8 +49,24 @@ FINGERPRINT_ATTRIBUTE = "user.vhvcorp.go-build-inputs"
 _BARE = re.compile(r"^[A-Za-z0-9_./@+~-]+$")
 
 
+# How many of the compiler's first lines a failed build reports on its own (the package
+# line and the first errors: what a person needs to see which file is wrong).
+ERROR_HEAD_LINES = 10
+
+
 class GoBuildError(Exception):
-    """A build that failed; the message names it and says what to look at."""
+    """A build that failed; the message names it and says what to look at. ``head``: the
+    first lines of go's error output."""
+
+    def __init__(self, message: str, head: str = ""):
+        super().__init__(message)
+        self.head = head
+
+
+def stderr_head(text: str) -> str:
+    """The first ERROR_HEAD_LINES non-blank lines of go's error output."""
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return "\n".join(lines[:ERROR_HEAD_LINES])
 
 
 def sha1_of(path):
@@ -281,7 +297,8 @@ def _go_build(go, build, flags, env):
                     build["chdir"],
                     result.returncode,
                     stderr_tail(result.stderr),
-                )
+                ),
+                head=stderr_head(result.stderr),
             )
         new = sha1_of(output)
         if _identity(output) == before:
@@ -294,12 +311,33 @@ def _go_build(go, build, flags, env):
             os.unlink(previous)
 
 
-def build_all(go, builds, flags=None, environment=None, check_mode=False, workers=None):
+def _build_or_report(go, build, flags, env):
+    """One build whose failure is a result, not an exception: msg (the whole message) and
+    error (the compiler's first lines); sha1 None, the binary left as it was. (No `failed`
+    key: Ansible would take the whole task for failed from one item of `results`.)"""
+    try:
+        return _build_one(go, build, flags, env)
+    except GoBuildError as exc:
+        return {
+            "name": build["name"],
+            "output": build["output"],
+            "sha1": None,
+            "changed": False,
+            "msg": str(exc),
+            "error": exc.head,
+        }
+
+
+def build_all(
+    go, builds, flags=None, environment=None, check_mode=False, workers=None, fail_on_error=True
+):
     """Build each of ``builds`` ({name, chdir, package, output}, and optionally workfile
     and replace: see the module's docstring); returns one result each.
 
     In check mode nothing is built: each result carries the present binary's sha1 (None when
-    there is none) and changed is true only where there is none yet.
+    there is none) and changed is true only where there is none yet. fail_on_error false:
+    a build that fails is a result with an error (see _build_or_report) and the others
+    go on; true: the first failure raises GoBuildError.
     """
     if check_mode:
         results = []
@@ -320,5 +358,6 @@ def build_all(go, builds, flags=None, environment=None, check_mode=False, worker
     # Builds of cached sources are mostly linking, one core each: two at a time on two cores.
     workers = workers or min(len(builds) or 1, os.cpu_count() or 1)
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_build_one, go, build, flags, env) for build in builds]
+        build_one = _build_one if fail_on_error else _build_or_report
+        futures = [pool.submit(build_one, go, build, flags, env) for build in builds]
         return [future.result() for future in futures]

@@ -108,6 +108,15 @@ options:
         are listed in RV(missing) and not built, so the caller can say what to do.
     type: bool
     default: true
+  fail_on_error:
+    description:
+      - Fail the task at the first build that fails, with the compiler's last lines.
+      - When false, each build that fails is reported in RV(results) (C(msg), and the
+        compiler's first lines in C(error)) and named in RV(failed_builds), its binary
+        left as it was, and the others are built; the task fails only when go cannot run
+        at all. The stack role uses it to bring up every service that builds.
+    type: bool
+    default: true
 """
 
 EXAMPLES = r"""
@@ -134,6 +143,20 @@ EXAMPLES = r"""
 - name: Say which binaries changed.
   ansible.builtin.debug:
     msg: "{{ built.results | selectattr('changed') | map(attribute='name') | list }}"
+
+- name: Build every program that compiles, and report the others (compiler's first lines).
+  vhvcorp.devtools.go_build:
+    builds: "{{ my_builds }}"
+    fail_on_missing: false
+    fail_on_error: false
+  register: built
+
+- name: Say which did not compile, and why.
+  ansible.builtin.debug:
+    msg: "{{ item.name }}: {{ item.error }}"
+  loop: "{{ built.results | selectattr('error', 'defined') }}"
+  loop_control:
+    label: "{{ item.name }}"
 """
 
 RETURN = r"""
@@ -145,6 +168,46 @@ results:
   sample:
     - {name: auth-service, output: /home/dev/workspace/deploy/build/auth-service/server,
        sha1: 3f786850e387550fdab836ed7e6dc881de23001b, changed: false}
+  contains:
+    name:
+      description: The entry's O(builds[].name).
+      type: str
+      returned: always
+      sample: auth-service
+    output:
+      description: The binary's path.
+      type: str
+      returned: always
+      sample: /home/dev/workspace/deploy/build/auth-service/server
+    sha1:
+      description: The binary's sha1; null when there is none (check mode before the first
+        build) or its build failed.
+      type: str
+      returned: always
+      sample: 3f786850e387550fdab836ed7e6dc881de23001b
+    changed:
+      description: Whether the binary's bytes changed.
+      type: bool
+      returned: always
+      sample: false
+    msg:
+      description: What failed and what to do, with the compiler's last lines.
+      type: str
+      returned: when the build failed
+      sample: >-
+        `go build ./cmd/server` of auth-service in /home/dev/workspace/auth-service failed
+        (exit 1): ...
+    error:
+      description: The compiler's first lines (the package, then the first errors).
+      type: str
+      returned: when the build failed
+      sample: "# example.com/auth/internal/server\ninternal/server/server.go:12:9: undefined: nope"
+failed_builds:
+  description: The names of the entries whose build failed (O(fail_on_error=false)).
+  returned: always
+  type: list
+  elements: str
+  sample: [user-service]
 missing:
   description: The names of the entries whose O(builds[].chdir) has no C(go.mod) (not built).
   returned: always
@@ -185,6 +248,7 @@ def argument_spec():
         flags=dict(type="list", elements="str", default=list(DEFAULT_FLAGS)),
         environment=dict(type="dict", default={"CGO_ENABLED": "0"}),
         fail_on_missing=dict(type="bool", default=True),
+        fail_on_error=dict(type="bool", default=True),
     )
 
 
@@ -208,6 +272,7 @@ def main():
             flags=params["flags"],
             environment=params["environment"],
             check_mode=module.check_mode,
+            fail_on_error=params["fail_on_error"],
         )
     except (GoBuildError, GoInstallError) as exc:
         module.fail_json(msg=str(exc), missing=[b["name"] for b in missing])
@@ -215,6 +280,7 @@ def main():
         changed=any(r["changed"] for r in results),
         results=results,
         missing=[b["name"] for b in missing],
+        failed_builds=[r["name"] for r in results if "error" in r],
     )
 
 

@@ -205,7 +205,15 @@ STACK_BUILD_PLAY = """\
     - role: vhvcorp.devtools.stack
       stack_action: render
   tasks:
-    - name: Build them with the role's own tasks (generate, compile, docker build).
+    - name: Compile them with the role's own tasks (generate, go build).
+      ansible.builtin.include_role:
+        name: vhvcorp.devtools.stack
+        tasks_from: compile.yml
+      vars:
+        _stack_build_services: >-
+          {{ _stack_catalog.containers | selectattr('kind', 'equalto', 'service') | list }}
+
+    - name: Build their images with the role's own tasks (docker build).
       ansible.builtin.include_role:
         name: vhvcorp.devtools.stack
         tasks_from: build-services.yml

@@ -221,3 +221,28 @@ def test_a_library_resolves_to_its_clone_through_the_build_s_own_go_work(go, tmp
     other["replace"] = wanted[0]["replace"]
     assert build_all(go, [other], environment=env)[0]["changed"]
     assert "replace" not in (tmp_path / "build/plain/go.work").read_text()
+
+
+def test_fail_on_error_false_reports_each_failure_and_builds_the_others(go, tmp_path):
+    go_module(tmp_path, "good", "hello")
+    go_module(tmp_path, "broken", "hello")
+    (tmp_path / "broken/cmd/server/main.go").write_text(
+        'package main\n\nfunc main() { var n int = "text"; _ = n }\n'
+    )
+    good, broken = builds(tmp_path, "good", "broken")
+    results = build_all(go, [good, broken], environment=ENV, fail_on_error=False)
+
+    assert [r["name"] for r in results] == ["good", "broken"]
+    assert results[0]["sha1"] == sha1_of(good["output"]) and "error" not in results[0]
+    failure = results[1]
+    assert failure["sha1"] is None and failure["changed"] is False
+    # The compiler's first lines: the package, then the error with file and line.
+    first, second = failure["error"].splitlines()[:2]
+    assert first == "# example.com/broken/cmd/server"
+    assert second.startswith("cmd/server/main.go:3:") and '"text"' in second
+    assert "`go build ./cmd/server` of broken" in failure["msg"]
+    assert not Path(broken["output"]).exists()
+
+    # The default still stops at the first failure.
+    with pytest.raises(GoBuildError, match="of broken"):
+        build_all(go, [broken], environment=ENV)

@@ -1,8 +1,9 @@
-"""A local service image as the stack role builds it (its build-services tasks: go_build, the
-Dockerfile, docker build), healthy by the health probe it carries and by nothing of the
-service's own. The image is the stand-in's, under a namespace of this test (the Debian base
-tagged into it), run with no published port: Docker runs the image's HEALTHCHECK inside the
-container. No compose project and no fixed port, so it needs no stack lock."""
+"""A local service image as the stack role builds it (its compile and build-services tasks:
+go_build, the Dockerfile, docker build), healthy by the health probe it carries and by
+nothing of the service's own. The image is the stand-in's, under a namespace of this test
+(the Debian base tagged into it), run with no published port: Docker runs the image's
+HEALTHCHECK inside the container. No compose project and no fixed port, so it needs no
+stack lock."""
 
 from __future__ import annotations
 

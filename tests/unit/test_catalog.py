@@ -610,3 +610,33 @@ def test_dotenv_values_reads_the_workspace_file():
     assert c.dotenv_values("# c\nA=1\nB='x y'\n") == {"A": "1", "B": "x y"}
     with pytest.raises(AnsibleFilterError, match="line 1"):
         c.dotenv_values("not a line\n")
+
+
+def test_the_demo_builds_every_service_from_the_demo_dir_and_its_package(gv):
+    demo = {"demo": True, "demo_dir": "/collections/vhvcorp/devtools/roles/stack/files/demo"}
+    cat = build(gv, demo_package="./cmd", **demo)
+    assert cat["demo"] is True
+    for service in gv["devtools_services"]:
+        container = by_name(cat)[service["name"]]
+        assert container["build"]["source_dir"] == demo["demo_dir"]
+        assert container["build"]["package"] == "./cmd"
+        assert container["build"]["binary"] == service["build"]["binary"]
+        # The demo carries all its code: none of the catalog's generation runs.
+        assert container["build"]["generate"] == []
+    # Its library is the demo's own, beside it in the collection, whatever the catalog says.
+    assert cat["libraries"] == [
+        {
+            "name": "demo-shared",
+            "repository": "demo-shared",
+            "module": "github.com/vhvcorp/demo-shared",
+            "dir": "/collections/vhvcorp/devtools/roles/stack/files/demo-shared",
+        }
+    ]
+    # Without the demo: each from its clone in the workspace.
+    clone = by_name(build(gv))["auth-service"]["build"]
+    assert clone["source_dir"] == "/home/dev/workspace/go-platform/go-auth-service/server"
+    assert build(gv)["demo"] is False
+    # Registry images are not built: no demo there.
+    assert build(gv, image_source="registry", demo_package="./cmd", **demo)["demo"] is False
+    with pytest.raises(AnsibleFilterError, match="demo_dir and demo_package"):
+        build(gv, demo=True)
