@@ -81,6 +81,7 @@ rabbitmq_definitions = _filter(_render_rabbitmq.rabbitmq_definitions)
 rabbitmq_password_hash = _filter(_render_rabbitmq.rabbitmq_password_hash)
 stack_health_endpoints = _filter(_render_health.stack_health_endpoints)
 stack_endpoints = _filter(_render_health.stack_endpoints)
+stack_web_url = _filter(_render_health.stack_web_url)
 stack_status_rows = _filter(_stack_status.stack_status_rows)
 stack_table = _filter(_stack_status.stack_table)
 stack_unhealthy = _filter(_stack_status.stack_unhealthy)
@@ -108,6 +109,7 @@ class FilterModule:
             "dotenv_values": dotenv_values,
             "stack_unhealthy": stack_unhealthy,
             "stack_endpoints": stack_endpoints,
+            "stack_web_url": stack_web_url,
             "workspace_vscode_launch": workspace_vscode_launch,
             "workspace_vscode_tasks": workspace_vscode_tasks,
             "workspace_host_addresses": workspace_host_addresses,
