@@ -11,14 +11,15 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export FERRETDB_TELEMETRY := disable
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: help venv setup images start start-dev stop status check-health logs logs-service \
-	restart-service rebuild docker-push shell clean validate-env generate-jwt onboard \
+.PHONY: help venv setup images start start-dev stop stop-keep-data status check-health logs \
+	logs-service restart-service rebuild docker-push shell clean validate-env generate-jwt onboard \
+	open-grafana open-prometheus open-jaeger open-rabbitmq \
 	deploy-local db-seed db-migrate db-reset db-backup db-restore verify-backup db-schedule \
 	benchmark-db benchmark-setup harness test test-unit test-integration \
 	test-molecule test-e2e lint
 
 help: ## List the targets, one line each.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {sub("%", "<name>", $$1); printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 venv: $(VENV)/.complete ## Make the virtualenv with Ansible and the test tools (once).
 $(VENV)/.complete: requirements.txt scripts/bootstrap-venv.sh
@@ -51,6 +52,9 @@ start-dev: venv ## Start it with sources mounted and hot reload (air).
 stop: venv ## Stop the stack, keeping its data (VOLUMES=yes removes the data too).
 	ansible-playbook stop.yml $(if $(filter yes,$(VOLUMES)),-e volumes=true) $(ARGS)
 
+stop-keep-data: venv ## Stop the stack and keep its volumes, whatever VOLUMES says (go-devtools' name).
+	ansible-playbook stop.yml -e volumes=false $(ARGS)
+
 status: venv ## One table: service, state, health, ports.
 	ansible-playbook status.yml $(ARGS)
 
@@ -64,6 +68,20 @@ logs: venv ## Logs of the stack (SERVICE= one service, TAIL=100); follows on a t
 logs-service: ## Logs of one service: make logs-service SERVICE=auth-service.
 	$(NEED_SERVICE)
 	@$(MAKE) --no-print-directory logs SERVICE=$(SERVICE)
+
+# One logs-<name> per container of the stack: every service of the catalog
+# (group_vars/all/services.yml, and yours in config.yml) and every component; the playbook
+# names the stack's containers when <name> is none of them.
+logs-%: ## Logs of one container by its catalog name: logs-auth-service, logs-mongodb, ...
+	@$(MAKE) --no-print-directory logs SERVICE=$*
+
+# The URL comes from the catalog's published port (and devtools_stack_port_offset).
+open-grafana: ## Print Grafana's URL, opened where a desktop is (registry images only).
+open-prometheus: ## Print Prometheus's URL, opened where a desktop is.
+open-jaeger: ## Print Jaeger's URL, opened where a desktop is (local image: a placeholder page).
+open-rabbitmq: ## Print RabbitMQ's management URL, opened where a desktop is.
+open-grafana open-prometheus open-jaeger open-rabbitmq: open-%: venv
+	@ansible-playbook open.yml -e component=$* $(ARGS)
 
 restart-service: venv ## Restart one service and wait until it is healthy: SERVICE=.
 	$(NEED_SERVICE)

@@ -114,6 +114,7 @@ rabbitmq_definitions = _filter(_render_rabbitmq.rabbitmq_definitions)
 rabbitmq_password_hash = _filter(_render_rabbitmq.rabbitmq_password_hash)
 stack_health_endpoints = _filter(_render_health.stack_health_endpoints)
 stack_endpoints = _filter(_render_health.stack_endpoints)
+stack_web_url = _filter(_render_health.stack_web_url)
 stack_status_rows = _filter(_stack_status.stack_status_rows)
 stack_table = _filter(_stack_status.stack_table)
 stack_unhealthy = _filter(_stack_status.stack_unhealthy)
@@ -155,6 +156,7 @@ class FilterModule:
             "stack_report_table_rows": stack_report_table_rows,
             "stack_report_failure": stack_report_failure,
             "stack_endpoints": stack_endpoints,
+            "stack_web_url": stack_web_url,
             "workspace_vscode_launch": workspace_vscode_launch,
             "workspace_vscode_tasks": workspace_vscode_tasks,
             "workspace_host_addresses": workspace_host_addresses,

@@ -6,6 +6,9 @@ catalog: the endpoints for service_health and one summary line per container."""
 
 from __future__ import annotations
 
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._catalog import fail
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._render_editor import host_addresses
+
 
 def stack_endpoints(catalog: dict) -> list:
     """One line per container: its published ports, and the health URL of a service."""
@@ -41,3 +44,21 @@ def stack_health_endpoints(catalog: dict) -> list:
                 {"name": c["name"], "kind": "tcp", "host": first["host_ip"], "port": first["host"]}
             )
     return endpoints
+
+
+def stack_web_url(components: dict, name: str, offset=0, address="127.0.0.1") -> str:
+    """The URL of a component's web page (`make open-<name>`): its `web_port` (the name of
+    one of its ports) as published on this machine, whatever the profile or image source."""
+    components = dict(components or {})
+    with_page = sorted(n for n, raw in components.items() if (raw or {}).get("web_port"))
+    raw = components.get(name) or {}
+    if not raw.get("web_port"):
+        fail(f"{name!r} has no web page to open; choose one of {', '.join(with_page)}.")
+    port = next((p for p in raw.get("ports") or [] if p.get("name") == raw["web_port"]), None)
+    if port is None:
+        fail(
+            f"devtools_stack_components.{name}.web_port is {raw['web_port']!r}, but none of its "
+            f"ports has that name; name one of {[p.get('name') for p in raw.get('ports') or []]}."
+        )
+    host = host_addresses([], {name: raw}, offset, address)[name]
+    return f"http://{host['address']}:{host['ports'][int(port['container'])]}/"

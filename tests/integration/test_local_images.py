@@ -145,3 +145,27 @@ def test_every_image_carries_its_own_recipe_label(engine, harness_state):
     }
     assert all(recipes.values()), recipes
     assert len(set(recipes.values())) == len(recipes), recipes
+
+
+def test_an_image_with_another_name_too_is_reused(engine, harness_state, playbook, tmp_path):
+    """Another name for the same image (docker tag), listed before ours, must not hide its
+    recipe label: the base image was built again with debootstrap when it did."""
+    base = engine.images.get(image_ref(harness_state, "base"))
+    other = f"aaa-devtools-test-{tmp_path.name[-8:].lower()}/debian"
+    base.tag(other, "bookworm")
+    try:
+        assert sorted(engine.images.get(f"{other}:bookworm").tags)[0] == f"{other}:bookworm"
+        report = tmp_path / "report.json"
+        extra = {"local_images_build": ["base"], "local_images_report_file": str(report)}
+        run = playbook("playbooks/local_images.yml", "-e", json.dumps(extra))
+        assert run.returncode == 0, run.stdout[-3000:]
+        assert json.loads(report.read_text())["images"] == [
+            {"key": "base", "image": image_ref(harness_state, "base"), "status": "reused",
+             "seconds": 0.0}
+        ]  # fmt: skip
+        assert (
+            "debootstrap"
+            not in run.stdout.split("Build the Debian base image")[-1].split("TASK")[1]
+        )
+    finally:
+        engine.images.remove(f"{other}:bookworm")

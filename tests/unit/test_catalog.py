@@ -640,3 +640,36 @@ def test_the_demo_builds_every_service_from_the_demo_dir_and_its_package(gv):
     assert build(gv, image_source="registry", demo_package="./cmd", **demo)["demo"] is False
     with pytest.raises(AnsibleFilterError, match="demo_dir and demo_package"):
         build(gv, demo=True)
+
+
+@pytest.mark.parametrize(
+    ("component", "offset", "address", "url"),
+    [
+        ("grafana", 0, "127.0.0.1", "http://127.0.0.1:3000/"),
+        ("prometheus", 0, "127.0.0.1", "http://127.0.0.1:9090/"),
+        ("jaeger", 0, "127.0.0.1", "http://127.0.0.1:16686/"),
+        # The management page, not the first port (amqp); the offset applies.
+        ("rabbitmq", 10000, "127.0.0.1", "http://127.0.0.1:25672/"),
+        # Published on every address: reached at 127.0.0.1.
+        ("prometheus", 0, "0.0.0.0", "http://127.0.0.1:9090/"),  # noqa: S104
+        ("prometheus", 0, "192.0.2.7", "http://192.0.2.7:9090/"),
+    ],
+)
+def test_web_url_is_the_catalogs_published_web_port(gv, component, offset, address, url):
+    components = gv["devtools_stack_components"]
+    assert c.stack_web_url(components, component, offset, address) == url
+
+
+def test_web_url_of_a_component_without_a_page_names_those_with_one(gv):
+    with pytest.raises(
+        AnsibleFilterError,
+        match="'redis' has no web page to open; choose one of grafana, jaeger, prometheus, "
+        "rabbitmq",
+    ):
+        c.stack_web_url(gv["devtools_stack_components"], "redis")
+    broken = {"x": {"web_port": "ui", "ports": [{"name": "web", "container": 80}]}}
+    with pytest.raises(
+        AnsibleFilterError,
+        match=r"x.web_port is 'ui', but none of its ports has that name; name one of \['web'\]",
+    ):
+        c.stack_web_url(broken, "x")
