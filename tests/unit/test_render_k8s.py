@@ -175,7 +175,9 @@ def test_prod_pins_every_service_image_and_adds_budgets_autoscalers_and_policies
     for image in images:
         name, tag = image.rsplit(":", 1)
         assert pinned.get(name, tag) != "latest", image
-    assert set(pinned) == {f"ghcr.io/vhvplatform/{s['repository']}" for s in gv["devtools_services"]}
+    assert set(pinned) == {
+        f"ghcr.io/vhvplatform/{s['repository']}" for s in gv["devtools_services"]
+    }
     kinds = [o["kind"] for o in files["overlays/prod/prod.yaml"]]
     assert kinds.count("PodDisruptionBudget") == 6
     assert kinds.count("HorizontalPodAutoscaler") == 6
