@@ -139,9 +139,11 @@ def workfile_text(module_dir, directives, replace):
     lines = ["// Written by vhvcorp.devtools' go_build for this build; rewritten on every build."]
     if version:
         lines.append("go %s" % version)
-    lines += ["", "use %s" % _quoted(os.path.abspath(module_dir))]
+    # Real paths: go compares `use` with its working directory with symlinks resolved (the
+    # collection is often reached through one, e.g. a checkout's .collections link).
+    lines += ["", "use %s" % _quoted(os.path.realpath(module_dir))]
     for module in sorted(replace or {}):
-        directory = os.path.abspath(replace[module])
+        directory = os.path.realpath(replace[module])
         if module in required and os.path.isfile(os.path.join(directory, "go.mod")):
             lines.append("replace %s => %s" % (module, _quoted(directory)))
     return "\n".join(lines) + "\n"
@@ -251,8 +253,15 @@ def _build_one(go, build, flags, env):
     workfile = None
     if build.get("workfile"):
         workfile = workfile_text(build["chdir"], build["directives"], build.get("replace"))
-        _write_if_changed(build["workfile"], workfile)
-        env = dict(env, GOWORK=build["workfile"])
+        if _replaced_in(workfile):
+            _write_if_changed(build["workfile"], workfile)
+            env = dict(env, GOWORK=build["workfile"])
+        else:
+            # No library of ours to resolve: the module builds as it is, in module mode
+            # (workspace mode would refuse a GOFLAGS=-mod=mod of the user's, for one).
+            workfile = None
+            if os.path.exists(build["workfile"]):
+                os.unlink(build["workfile"])
     fingerprint = inputs_fingerprint(go, build, flags, env, workfile)
     stamp = _read_stamp(output) if fingerprint else None
     if stamp and stamp.get("inputs") == fingerprint:

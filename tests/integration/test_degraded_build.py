@@ -79,6 +79,9 @@ def run(playbook, tmp_path: Path, git: Path, *extra: str):
         "-e", f"workspace={workspace}",
         "-e", f"devtools_git_base_url={standin.base_url(git)}",
         "-e", "devtools_stack_image_source=local",
+        # The stand-ins' library, and no generation: they carry all their code.
+        "-e", json.dumps({"devtools_libraries": [standin.DEMO_LIBRARY]}),
+        "-e", "devtools_stack_generate=false",
         *extra,
         env={"ANSIBLE_STDOUT_CALLBACK": "json"},
     )  # fmt: skip
@@ -98,6 +101,7 @@ def test_a_broken_and_an_unreachable_repository_are_left_out_with_their_reasons(
         git, [r for n, r in REPOSITORY.items() if n not in (BROKEN, UNREACHABLE)]
     )
     standin.make_broken_service_repository(git, REPOSITORY[BROKEN])
+    standin.make_library_repository(git)
 
     result, report = run(playbook, tmp_path, git)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
@@ -136,7 +140,7 @@ def test_not_one_repository_brings_the_demo_for_every_service_and_says_so(playbo
     # Built from the collection's directory: nothing copied into the workspace.
     workspace = tmp_path / "workspace"
     assert sorted(p.name for p in workspace.iterdir()) == [".env", "deploy"]
-    assert (workspace / "deploy/build/auth-service/server").is_file()
+    assert (workspace / "deploy/build/auth-service/auth-service").is_file()
 
 
 @pytest.mark.parametrize("how", ["strict=true", "devtools_service_source=git"])

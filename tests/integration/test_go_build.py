@@ -215,12 +215,15 @@ def test_a_library_resolves_to_its_clone_through_the_build_s_own_go_work(go, tmp
     workfile.unlink()
     assert not go_started() and workfile.is_file()
 
-    # A module that does not require the library gets no replace, only its `use`.
+    # A module that does not require the library builds as it is, in module mode: no
+    # go.work (a stale one is removed), so a GOFLAGS=-mod=mod of the user's still works.
     go_module(tmp_path, "plain", "hello")
     other = dict(builds(tmp_path, "plain")[0], workfile=str(tmp_path / "build/plain/go.work"))
     other["replace"] = wanted[0]["replace"]
-    assert build_all(go, [other], environment=env)[0]["changed"]
-    assert "replace" not in (tmp_path / "build/plain/go.work").read_text()
+    Path(other["workfile"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(other["workfile"]).write_text("go 1.24\n")
+    assert build_all(go, [other], environment=dict(env, GOFLAGS="-mod=mod"))[0]["changed"]
+    assert not Path(other["workfile"]).exists()
 
 
 def test_fail_on_error_false_reports_each_failure_and_builds_the_others(go, tmp_path):
