@@ -125,14 +125,29 @@ def duration(task: dict) -> float:
 
 
 def module_runs(task: dict) -> int:
-    """How many times the task ran a module on a host (each loop item counts)."""
+    """How many times the task ran a module on a host (each loop item counts). A loop's
+    items carry ansible_loop_var; a module's own `results` list (go_build's, one per
+    build) is one run."""
     count = 0
     for host in task["hosts"].values():
         if host.get("action") in CONTROLLER_ACTIONS:
             continue
-        items = host.get("results") if isinstance(host.get("results"), list) else [host]
+        items = host.get("results")
+        if not (isinstance(items, list) and items and "ansible_loop_var" in items[0]):
+            items = [host]
         count += sum(1 for item in items if not item.get("skipped"))
     return count
+
+
+def per_role(ran: list[dict]) -> dict[str, tuple[int, int]]:
+    """Tasks and module runs of each role (the play's own tasks under "play"), in run order."""
+    counts: dict[str, tuple[int, int]] = {}
+    for task in ran:
+        name = task["task"]["name"]
+        role = name.split(" : ", 1)[0].rsplit(".", 1)[-1] if " : " in name else "play"
+        tasks_so_far, runs = counts.get(role, (0, 0))
+        counts[role] = (tasks_so_far + 1, runs + module_runs(task))
+    return counts
 
 
 def changed_tasks(report: dict) -> list[str]:
@@ -221,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     for task in sorted(ran, key=duration, reverse=True)[: args.top]:
         print(f"  {duration(task):6.2f} s  {task['task']['name']}")
+    print(
+        "tasks and module runs per role: "
+        + ", ".join(f"{role} {count}/{runs}" for role, (count, runs) in per_role(ran).items())
+    )
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     print(
         f"\nsetup.yml rerun: median {median_seconds:.2f} s of {len(runs)} "
