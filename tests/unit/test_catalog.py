@@ -387,6 +387,19 @@ def test_generation_is_asked_by_auth_and_user_only_and_checked_with_the_catalog(
     assert by_name(build(gv, image_source="registry"))["auth-service"]["build"] is None
 
 
+def test_auths_protoc_step_includes_the_googleapis_protos_the_go_tools_role_unpacks(gv):
+    """auth's protos import google/api/annotations.proto: its protoc step has on its include
+    path the directory where the go_tools role unpacks googleapis' protos on the host (the
+    real protoc compiles with it: tests/integration/test_go_generate.py)."""
+    defaults = yaml.safe_load((REPO / "roles/go_tools/defaults/main.yml").read_text())
+    role_dir = defaults["go_tools_proto_dir"]
+    assert role_dir.startswith("{{ ansible_facts.env.HOME }}/")
+    (step,) = by_name(build(gv))["auth-service"]["build"]["generate"]
+    assert step["include"] == [".", "~/" + role_dir.split("}}/", 1)[1]]
+    assert [p["name"] for p in step["plugins"]] == ["go", "go-grpc", "grpc-gateway"]
+    assert [p["name"] for p in defaults["go_tools_proto_packages"]] == ["googleapis-common-protos"]
+
+
 def test_health_endpoints_ask_grpc_health_only_where_the_catalog_says(gv):
     endpoints = c.stack_health_endpoints(build(gv))
     grpc = sorted(e["name"] for e in endpoints if e["kind"] == "grpc")
