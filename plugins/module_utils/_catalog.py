@@ -416,6 +416,31 @@ def service_build(svc: dict) -> dict:
     }
 
 
+# Where a service's own go.work is, relative to the workspace: beside its binary in the
+# stack's build directory (the stack role's stack_build_dir default), written by go_build.
+WORKFILE = "deploy/build/{name}/go.work"
+
+
+def go_workfiles(services: list, raw_libraries, workspace: str) -> list:
+    """go_build's builds that only write each service's go.work (workfiles_only): name,
+    chdir (its Go module in its clone), workfile and replace (each library's clone)."""
+    workspace = str(workspace).rstrip("/")
+    replace = {lib["module"]: lib["dir"] for lib in libraries(raw_libraries, workspace)}
+    builds = []
+    for svc in services or []:
+        module_dir = service_build(svc)["module_dir"]
+        clone = f"{workspace}/{svc.get('repository') or svc['name']}"
+        builds.append(
+            {
+                "name": svc["name"],
+                "chdir": clone if module_dir == "." else f"{clone}/{module_dir}",
+                "workfile": f"{workspace}/" + WORKFILE.format(name=svc["name"]),
+                "replace": replace,
+            }
+        )
+    return builds
+
+
 # The library the demo service requires (roles/stack/files/demo-shared, beside it), through
 # a replace written for another layout, as the real services require go-shared.
 DEMO_LIBRARY_MODULE = "github.com/vhvcorp/demo-shared"

@@ -483,17 +483,22 @@ def test_dev_overlay_mounts_the_sources_and_runs_air(gv):
     assert set(dev["services"]) == set(cat["services"])
     auth = dev["services"]["auth-service"]
     assert auth["image"] == "golang:1.24-bookworm"
-    assert auth["volumes"][0] == {
-        "type": "bind",
-        "source": "/home/dev/workspace/go-platform/go-auth-service",
-        "target": "/src",
-    }
-    # The clone at /src, go building its main package in its Go module's directory.
-    assert auth["working_dir"] == "/src/server"
+    ws = "/home/dev/workspace/go-platform"
+    # The workspace at its own path, read-only (the libraries' clones, the go.work files),
+    # and the clone in it writable.
+    assert auth["volumes"][:2] == [
+        {"type": "bind", "source": ws, "target": ws, "read_only": True},
+        {"type": "bind", "source": f"{ws}/go-auth-service", "target": f"{ws}/go-auth-service"},
+    ]
+    # go building its main package in its Go module's directory, with its own go.work
+    # (go_build's: go-shared resolved to the workspace's clone), or none where it has none.
+    assert auth["working_dir"] == f"{ws}/go-auth-service/server"
+    assert dev["services"]["user-service"]["working_dir"] == f"{ws}/go-user-service"
+    assert auth["environment"]["GOWORK"] == f"{ws}/deploy/build/auth-service/go.work"
+    assert auth["command"][2].startswith('[ -f "$$GOWORK" ] || export GOWORK=off; go install')
     assert "go build -o /tmp/bin/app ./cmd'" in auth["command"][2]
-    assert dev["services"]["user-service"]["working_dir"] == "/src"
     assert "air@v1.61.7" in auth["command"][2]
-    # Built from /src, run where the base file mounts the .env.
+    # Built in the clone, run where the base file mounts the .env.
     assert "--build.full_bin 'cd /app && exec /tmp/bin/app'" in auth["command"][2]
 
 
