@@ -441,6 +441,10 @@ def go_workfiles(services: list, raw_libraries, workspace: str) -> list:
     return builds
 
 
+# Where the demo service (roles/stack/files/demo-service) serves its metrics, on every
+# service it plays.
+DEMO_METRICS_PATH = "/metrics"
+
 # The library the demo service requires (roles/stack/files/demo-shared, beside it), through
 # a replace written for another layout, as the real services require go-shared.
 DEMO_LIBRARY_MODULE = "github.com/vhvcorp/demo-shared"
@@ -567,9 +571,12 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
             depends.append(dep)
         elif dep not in known:
             fail(f"{where}.depends_on names {dep!r}, which is neither a service nor a component.")
+    # The demo service exposes its metrics whichever service it plays.
+    demo = s["demo"] and s["source"] == "local"
+    metrics_path = DEMO_METRICS_PATH if demo else svc.get("metrics_path")
     metrics = None
-    if svc.get("metrics_path"):
-        metrics = {"job": name, "target": f"{name}:{http_port}", "path": str(svc["metrics_path"])}
+    if metrics_path:
+        metrics = {"job": name, "target": f"{name}:{http_port}", "path": str(metrics_path)}
     return {
         "name": name,
         "kind": "service",

@@ -300,11 +300,8 @@ def test_services_get_their_ports_env_and_the_infrastructure_by_name(gv):
         # As the catalog says it, checked (tests/unit/test_go_generate.py: the command).
         "generate": normalize_steps(gv["devtools_services"][1]["generate"], "auth"),
     }
-    assert auth["metrics"] == {
-        "job": "auth-service",
-        "target": "auth-service:8081",
-        "path": "/metrics",
-    }
+    # The real auth serves no /metrics: nothing to scrape.
+    assert auth["metrics"] is None
 
 
 def test_port_offset_and_publish_address_apply_to_host_ports_only(gv):
@@ -516,23 +513,47 @@ def test_test_overlay_puts_data_on_tmpfs_without_restarts(gv):
 # --- configuration -------------------------------------------------------------------------
 
 
-def test_prometheus_scrapes_each_service_at_its_metrics_path(gv):
+def test_prometheus_scrapes_only_the_services_that_expose_metrics(gv):
+    """The real platform serves /metrics on the gateway and notification only: the others
+    are not scraped (their catalog entries say metrics_path: null), so no target is down
+    for want of a path the service never served."""
     cat = build(gv, profile="full")
     config = c.stack_prometheus_config(cat, "15s")
     jobs = {j["job_name"]: j for j in config["scrape_configs"]}
-    assert set(jobs) == {"prometheus"} | set(cat["services"])
+    assert set(jobs) == {"prometheus", "api-gateway", "notification-service"}
+    assert jobs["notification-service"]["static_configs"][0]["targets"] == [
+        "notification-service:8084"
+    ]
+    assert jobs["api-gateway"]["metrics_path"] == "/metrics"
+    rules = c.stack_prometheus_rules(cat)["groups"][0]["rules"]
+    down = next(r for r in rules if r["alert"] == "ServiceDown")
+    assert down["expr"].startswith('up{job=~"prometheus|api-gateway|notification-service"}')
+    # The registry's images are the same services: the same jobs.
+    registry = c.stack_prometheus_config(build(gv, profile="full", image_source="registry"))
+    assert {j["job_name"] for j in registry["scrape_configs"]} == set(jobs)
+
+
+def test_the_demo_is_scraped_on_every_service(gv):
+    """The demo service serves /metrics whichever service it plays: every one is scraped."""
+    demo = build(
+        gv, profile="full", demo=True, demo_dir="/c/roles/stack/files/demo-service",
+        demo_package="./cmd",
+    )  # fmt: skip
+    jobs = {j["job_name"]: j for j in c.stack_prometheus_config(demo)["scrape_configs"]}
+    assert set(jobs) == {"prometheus"} | set(demo["services"])
     assert jobs["user-service"]["static_configs"][0]["targets"] == ["user-service:8082"]
     assert jobs["user-service"]["metrics_path"] == "/metrics"
 
 
-def test_a_service_without_metrics_path_is_not_scraped(gv):
+def test_a_service_given_a_metrics_path_is_scraped_there(gv):
     services = [
-        dict(s, metrics_path=None) if s["name"] == "tenant-service" else s
+        dict(s, metrics_path="/internal/metrics") if s["name"] == "tenant-service" else s
         for s in gv["devtools_services"]
     ]
     cat = c.stack_catalog(services, gv["devtools_stack_components"], settings(gv, profile="full"))
-    jobs = [j["job_name"] for j in c.stack_prometheus_config(cat)["scrape_configs"]]
-    assert "tenant-service" not in jobs and "auth-service" in jobs
+    jobs = {j["job_name"]: j for j in c.stack_prometheus_config(cat)["scrape_configs"]}
+    assert jobs["tenant-service"]["metrics_path"] == "/internal/metrics"
+    assert "auth-service" not in jobs
 
 
 def test_alert_rules_use_the_architecture_metrics(gv):
@@ -540,7 +561,7 @@ def test_alert_rules_use_the_architecture_metrics(gv):
     by_alert = {r["alert"]: r for r in rules}
     assert 'http_requests_total{status=~"5.."}' in by_alert["HighErrorRate"]["expr"]
     assert by_alert["ServiceDown"]["expr"].startswith(
-        'up{job=~"prometheus|api-gateway|auth-service'
+        'up{job=~"prometheus|api-gateway|notification-service"}'
     )
     assert by_alert["ServiceDown"]["labels"]["severity"] == "critical"
 
