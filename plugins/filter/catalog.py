@@ -127,6 +127,7 @@ dotenv_values = _filter(_dotenv_values)
 workspace_vscode_launch = _filter(_render_editor.vscode_launch)
 workspace_vscode_tasks = _filter(_vscode_tasks)
 workspace_host_addresses = _filter(_render_editor.host_addresses)
+workspace_go_workfiles = _filter(_catalog.go_workfiles)
 
 
 class FilterModule:
@@ -160,4 +161,5 @@ class FilterModule:
             "workspace_vscode_launch": workspace_vscode_launch,
             "workspace_vscode_tasks": workspace_vscode_tasks,
             "workspace_host_addresses": workspace_host_addresses,
+            "workspace_go_workfiles": workspace_go_workfiles,
         }
