@@ -12,10 +12,11 @@ export FERRETDB_TELEMETRY := disable
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: help venv setup images start start-dev stop stop-keep-data status check-health logs \
-	logs-service restart-service rebuild docker-push shell clean validate-env generate-jwt onboard \
+	logs-service restart-service rebuild build-all build-service docker-build-all docker-push shell clean validate-env generate-jwt onboard \
 	open-grafana open-prometheus open-jaeger open-rabbitmq \
 	deploy-local db-seed db-migrate db-reset db-backup db-restore verify-backup db-schedule \
 	benchmark-db benchmark-setup harness test test-unit test-integration \
+	test-platform-unit test-platform-integration test-platform-e2e \
 	test-molecule test-e2e lint
 
 help: ## List the targets, one line each.
@@ -91,6 +92,16 @@ rebuild: venv ## Rebuild one service's image from its clone and recreate it: SER
 	$(NEED_SERVICE)
 	ansible-playbook rebuild.yml -e service=$(SERVICE) $(ARGS)
 
+build-all: venv ## Compile every service from its clone into the workspace's deploy/build/<service>/.
+	ansible-playbook build.yml $(ARGS)
+
+build-service: venv ## Compile one service from its clone: SERVICE=.
+	$(NEED_SERVICE)
+	ansible-playbook build.yml -e service=$(SERVICE) $(ARGS)
+
+docker-build-all: venv ## Build every service's image (its binary FROM the local Debian image; SERVICE= one).
+	ansible-playbook build.yml -e images=true $(if $(SERVICE),-e service=$(SERVICE)) $(ARGS)
+
 docker-push: venv ## Push the service images to REGISTRY=HOST:PORT (TAG=, SERVICE= one).
 	@test -n "$(REGISTRY)" || { echo 'Say where to push: make docker-push REGISTRY=127.0.0.1:5000' >&2; exit 2; }
 	ansible-playbook push.yml -e registry=$(REGISTRY) $(if $(TAG),-e tag=$(TAG)) $(if $(SERVICE),-e service=$(SERVICE)) $(ARGS)
@@ -147,6 +158,17 @@ benchmark-db: harness ## Backup/restore throughput and memory against the server
 # fixed ports, so on a shared machine: flock /tmp/devtools-stack.lock make benchmark-setup.
 benchmark-setup: venv ## Time a rerun of setup.yml that has nothing to do (median of 3; must be changed=0).
 	$(BIN)/python benchmarks/setup_rerun.py $(if $(filter yes,$(STANDIN)),--standin) $(ARGS)
+
+# The platform's tests (go-devtools' run-*-tests.sh), in the services' clones; `make test`
+# and test-unit/-integration/-e2e are this collection's own suite.
+test-platform-unit: venv ## The platform's unit tests: `go test ./...` in each clone, one table (SERVICE= one).
+	ansible-playbook test-platform.yml -e suite=unit $(if $(SERVICE),-e service=$(SERVICE)) $(ARGS)
+
+test-platform-integration: venv ## The platform's integration tests (-tags integration) against the stack's test overlay.
+	ansible-playbook test-platform.yml -e suite=integration $(if $(SERVICE),-e service=$(SERVICE)) $(ARGS)
+
+test-platform-e2e: venv ## The platform's end-to-end tests (-tags e2e) against the stack's test overlay.
+	ansible-playbook test-platform.yml -e suite=e2e $(if $(SERVICE),-e service=$(SERVICE)) $(ARGS)
 
 harness: venv ## Bring up Docker, the local images and FerretDB for the tests (reuses).
 	$(BIN)/python tests/harness/up.py

@@ -246,8 +246,10 @@ def _write_if_changed(path, text):
     os.replace(partial, path)
 
 
-def _build_one(go, build, flags, env):
-    output = build["output"]
+def with_workfile(build, env):
+    """(build with its go.mod's directives, env, the go.work text or None): the go.work of
+    ``build["workfile"]`` written (when it changed) and named by GOWORK in env, where the
+    build has a library of ``build["replace"]`` to resolve; go_test runs tests the same way."""
     with open(os.path.join(build["chdir"], "go.mod"), encoding="utf-8") as handle:
         build = dict(build, directives=go_mod_directives(handle.read()))
     workfile = None
@@ -262,6 +264,12 @@ def _build_one(go, build, flags, env):
             workfile = None
             if os.path.exists(build["workfile"]):
                 os.unlink(build["workfile"])
+    return build, env, workfile
+
+
+def _build_one(go, build, flags, env):
+    output = build["output"]
+    build, env, workfile = with_workfile(build, env)
     fingerprint = inputs_fingerprint(go, build, flags, env, workfile)
     stamp = _read_stamp(output) if fingerprint else None
     if stamp and stamp.get("inputs") == fingerprint:
