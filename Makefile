@@ -12,7 +12,8 @@ export FERRETDB_TELEMETRY := disable
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: help venv setup images start start-dev stop stop-keep-data status check-health logs \
-	logs-service restart-service rebuild build-all build-service docker-build-all docker-push shell clean validate-env generate-jwt onboard \
+	logs-service restart-service rebuild build-all build-service docker-build-all docker-push shell clean \
+	validate-env generate-jwt onboard create-service \
 	open-grafana open-prometheus open-jaeger open-rabbitmq \
 	deploy-local db-seed db-migrate db-reset db-backup db-restore verify-backup db-schedule \
 	benchmark-db benchmark-setup harness test test-unit test-integration \
@@ -112,6 +113,10 @@ shell: ## A shell in one service's container: SERVICE=.
 
 clean: venv ## Remove the stack's containers, network and volumes (keeps .env and your overlay).
 	ansible-playbook clean.yml $(ARGS)
+
+create-service: venv ## A new service's repository from the template and its entry in config.yml's catalog: NAME= (PORT=).
+	@test -n "$(NAME)" || { echo 'Say the new service'"'"'s name: make create-service NAME=billing-service' >&2; exit 2; }
+	ansible-playbook create-service.yml -e name=$(NAME) $(if $(PORT),-e http_port=$(PORT)) $(ARGS)
 
 validate-env: venv ## Check the workspace .env against its schema; lists every problem.
 	ansible-playbook validate-env.yml $(ARGS)

@@ -297,13 +297,14 @@ def registry_tags():
     return _registry_tags
 
 
-def _make(target: str, **variables) -> subprocess.CompletedProcess:
+def _make(target: str, env: dict | None = None, **variables) -> subprocess.CompletedProcess:
     """`make TARGET VAR=value ...` from the checkout, as users type it, with no terminal (so
-    logs runs logs.yml); the output captured as text, the caller checks the return code."""
+    logs runs logs.yml) and env added to the environment; the output captured as text, the
+    caller checks the return code."""
     return subprocess.run(
         ["make", "--no-print-directory", target, *(f"{k}={v}" for k, v in variables.items())],
         cwd=Path(__file__).resolve().parents[2],
-        env=dict(os.environ),
+        env={**os.environ, **(env or {})},
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
