@@ -17,7 +17,7 @@ PYTEST := $(BIN)/python -m pytest
 	open-grafana open-prometheus open-jaeger open-rabbitmq \
 	deploy-local db-seed db-migrate db-reset db-backup db-restore verify-backup db-schedule \
 	benchmark-db benchmark-setup harness test test-unit test-integration \
-	test-platform-unit test-platform-integration test-platform-e2e \
+	test-platform-unit test-platform-integration test-platform-e2e test-platform-load \
 	test-molecule test-e2e lint
 
 help: ## List the targets, one line each.
@@ -174,6 +174,10 @@ test-platform-integration: venv ## The platform's integration tests (-tags integ
 
 test-platform-e2e: venv ## The platform's end-to-end tests (-tags e2e) against the stack's test overlay.
 	ansible-playbook test-platform.yml -e suite=e2e $(if $(SERVICE),-e service=$(SERVICE)) $(ARGS)
+
+test-platform-load: venv ## Load the gateway on 127.0.0.1: REQUESTS=1000, DURATION=30 s, CONCURRENCY=4 (URL= another); requests/s, p50/p90/p99.
+	ansible-playbook load-test.yml $(if $(REQUESTS),-e requests=$(REQUESTS)) $(if $(DURATION),-e duration=$(DURATION)) \
+	  $(if $(CONCURRENCY),-e concurrency=$(CONCURRENCY)) $(if $(URL),-e url=$(URL)) $(ARGS)
 
 harness: venv ## Bring up Docker, the local images and FerretDB for the tests (reuses).
 	$(BIN)/python tests/harness/up.py
