@@ -15,7 +15,7 @@ PYTEST := $(BIN)/python -m pytest
 	logs-service restart-service rebuild build-all build-service docker-build-all docker-push shell clean \
 	validate-env generate-jwt onboard create-service \
 	open-grafana open-prometheus open-jaeger open-rabbitmq \
-	deploy-local db-seed db-migrate db-reset db-backup db-restore verify-backup db-schedule \
+	deploy-local generate-test-data db-seed db-migrate db-reset db-backup db-restore verify-backup db-schedule \
 	benchmark-db benchmark-setup harness test test-unit test-integration \
 	test-platform-unit test-platform-integration test-platform-e2e test-platform-load \
 	test-molecule test-e2e lint
@@ -135,6 +135,9 @@ deploy-local: venv ## Deploy the catalog to a Kubernetes cluster (KUBECONFIG) an
 
 db-seed: venv ## Load the platform's fixtures and indexes (a rerun changes nothing).
 	ansible-playbook db-seed.yml $(DB_ARGS)
+
+generate-test-data: venv ## COUNT= (20) test documents in each platform collection, beside the demo data (a rerun changes nothing).
+	ansible-playbook generate-test-data.yml $(if $(COUNT),-e count=$(COUNT)) $(DB_ARGS)
 
 db-migrate: venv ## Apply the MongoDB migrations (DIRECTION=down reverts the newest; TARGET=N).
 	ansible-playbook db-migrate.yml $(DB_ARGS) $(if $(DIRECTION),-e direction=$(DIRECTION)) \
