@@ -115,6 +115,7 @@ rabbitmq_password_hash = _filter(_render_rabbitmq.rabbitmq_password_hash)
 stack_health_endpoints = _filter(_render_health.stack_health_endpoints)
 stack_endpoints = _filter(_render_health.stack_endpoints)
 stack_web_url = _filter(_render_health.stack_web_url)
+stack_test_environment = _filter(_render_health.stack_test_environment)
 stack_status_rows = _filter(_stack_status.stack_status_rows)
 stack_table = _filter(_stack_status.stack_table)
 stack_unhealthy = _filter(_stack_status.stack_unhealthy)
@@ -141,6 +142,7 @@ class FilterModule:
             "k8s_unready_rows": k8s_unready_rows,
             "k8s_not_in": k8s_not_in,
             "stack_health_endpoints": stack_health_endpoints,
+            "stack_test_environment": stack_test_environment,
             "stack_prometheus_config": stack_prometheus_config,
             "stack_prometheus_rules": stack_prometheus_rules,
             "stack_grafana_dashboards": stack_grafana_dashboards,

@@ -286,11 +286,18 @@ def write_workfiles(builds, check_mode=False):
     return results
 
 
-def _build_one(go, build, flags, env):
-    output = build["output"]
+def with_workfile(build, env):
+    """(build with its go.mod's directives, env, the go.work text or None): prepare_workfile,
+    and GOWORK in env naming the go.work where there is one; go_test runs tests the same way."""
     build, workfile, _ = prepare_workfile(build)
     if workfile:
         env = dict(env, GOWORK=build["workfile"])
+    return build, env, workfile
+
+
+def _build_one(go, build, flags, env):
+    output = build["output"]
+    build, env, workfile = with_workfile(build, env)
     fingerprint = inputs_fingerprint(go, build, flags, env, workfile)
     stamp = _read_stamp(output) if fingerprint else None
     if stamp and stamp.get("inputs") == fingerprint:
