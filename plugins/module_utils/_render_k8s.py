@@ -38,6 +38,7 @@ DEFAULTS = {
     "external": {},
     "config_files": {},
     "image_tag": None,
+    "pod_annotations": {},
 }
 _MEMORY_UNITS = {"": "", "b": "", "k": "Ki", "m": "Mi", "g": "Gi"}
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -50,6 +51,11 @@ def _options(options: dict | None) -> dict:
     for overlay, count in o["replicas"].items():
         if not isinstance(count, int) or count < 1:
             fail(f"k8s_replicas.{overlay} is {count!r}; give a whole number of 1 or more.")
+    # -e k8s_min_ready_seconds=20 comes as text: the API takes a number only.
+    seconds = str(o["min_ready_seconds"])
+    if not seconds.isdigit():
+        fail(f"k8s_min_ready_seconds is {seconds!r}; give a whole number of seconds (0 or more).")
+    o["min_ready_seconds"] = int(seconds)
     return o
 
 
@@ -211,8 +217,16 @@ def _scrape_annotations(container: dict) -> dict:
     }
 
 
-def _pod_template(catalog: dict, container: dict, spec: dict) -> dict:
-    annotations = _scrape_annotations(container)
+def _pod_template(
+    catalog: dict, container: dict, spec: dict, extra_annotations: dict | None = None
+) -> dict:
+    """The pod template: the selector's labels, the scrape annotations and the ones the
+    user gives for this container (k8s_pod_annotations: a mesh's injection, a node
+    simulator's stage...)."""
+    annotations = {
+        **_scrape_annotations(container),
+        **{str(k): str(v) for k, v in (extra_annotations or {}).items()},
+    }
     metadata = {"labels": {**selector(catalog, container["name"]), **labels(catalog)}}
     if annotations:
         metadata["annotations"] = annotations
@@ -220,7 +234,11 @@ def _pod_template(catalog: dict, container: dict, spec: dict) -> dict:
 
 
 def k8s_deployment(
-    catalog: dict, container: dict, secret_keys: set, min_ready_seconds: int
+    catalog: dict,
+    container: dict,
+    secret_keys: set,
+    min_ready_seconds: int,
+    annotations: dict | None = None,
 ) -> dict:
     """A service's Deployment: probes from its health path, resources from its limits, a
     non-root user and a read-only root file system, a rolling update that keeps every
@@ -295,7 +313,7 @@ def k8s_deployment(
                 "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
             },
             "selector": {"matchLabels": selector(catalog, container["name"])},
-            "template": _pod_template(catalog, container, pod),
+            "template": _pod_template(catalog, container, pod, annotations),
         },
     }
 
@@ -363,7 +381,9 @@ def k8s_statefulset(catalog: dict, container: dict, secret_keys: set, options: d
             "serviceName": name,
             "minReadySeconds": options["min_ready_seconds"],
             "selector": {"matchLabels": selector(catalog, name)},
-            "template": _pod_template(catalog, container, pod),
+            "template": _pod_template(
+                catalog, container, pod, options["pod_annotations"].get(name)
+            ),
         },
     }
     if data:
@@ -522,13 +542,26 @@ def k8s_layout(catalog: dict, env: dict, secret_keys, options: dict | None = Non
             f"k8s_external names {unknown}, which are not infrastructure components of this "
             f"profile; known: {catalog['infrastructure']}."
         )
+    names = [c["name"] for c in catalog["containers"]]
+    unknown = sorted(set(o["pod_annotations"] or {}) - set(names))
+    if unknown:
+        fail(
+            f"k8s_pod_annotations names {unknown}, which this profile does not run; known: {names}."
+        )
+    o["pod_annotations"] = dict(o["pod_annotations"] or {})
     secret_keys = set(secret_keys)
     files = {"base/settings.yaml": k8s_settings(catalog, env, secret_keys)}
     services = [c for c in catalog["containers"] if c["kind"] == "service"]
     for c in catalog["containers"]:
         if c["kind"] == "service":
             objects = [
-                k8s_deployment(catalog, c, secret_keys, o["min_ready_seconds"]),
+                k8s_deployment(
+                    catalog,
+                    c,
+                    secret_keys,
+                    o["min_ready_seconds"],
+                    o["pod_annotations"].get(c["name"]),
+                ),
                 k8s_service(catalog, c),
             ]
         elif c["name"] in external:

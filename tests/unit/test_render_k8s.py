@@ -209,6 +209,40 @@ def test_an_external_component_is_a_name_for_its_host_and_has_no_statefulset(gv)
         layout(gv, external={"kafka": "kafka.example.com"})
 
 
+def test_min_ready_seconds_given_as_text_is_a_number(gv):
+    # As `-e k8s_min_ready_seconds=20` passes it; the API server refused the text.
+    deployment = layout(gv, min_ready_seconds="20")["base/service/auth-service.yaml"][0]
+    assert deployment["spec"]["minReadySeconds"] == 20
+    with pytest.raises(AnsibleFilterError, match="k8s_min_ready_seconds is 'soon'"):
+        layout(gv, min_ready_seconds="soon")
+
+
+def test_pod_annotations_go_on_the_named_pods_only(gv):
+    files = layout(
+        gv,
+        pod_annotations={
+            "auth-service": {"kwok.devtools.vhvcorp/hold-not-ready": "ImagePullBackOff"},
+            "redis": {"sidecar.istio.io/inject": "false"},
+        },
+    )
+    templates = {
+        o["metadata"]["name"]: o["spec"]["template"]["metadata"].get("annotations", {})
+        for o in objects(files)
+        if o["kind"] in ("Deployment", "StatefulSet")
+    }
+    assert templates["auth-service"]["kwok.devtools.vhvcorp/hold-not-ready"] == "ImagePullBackOff"
+    assert templates["auth-service"]["prometheus.io/scrape"] == "true"  # kept
+    assert templates["redis"] == {"sidecar.istio.io/inject": "false"}
+    assert (
+        templates["user-service"]
+        == layout(gv)["base/service/user-service.yaml"][0]["spec"]["template"]["metadata"][
+            "annotations"
+        ]
+    )
+    with pytest.raises(AnsibleFilterError, match="k8s_pod_annotations names \\['billing'\\]"):
+        layout(gv, pod_annotations={"billing": {"a": "b"}})
+
+
 def test_a_seventh_service_in_the_catalog_alone_adds_its_objects(gv):
     services = copy.deepcopy(gv["devtools_services"])
     services.append(
