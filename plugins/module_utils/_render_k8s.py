@@ -39,6 +39,11 @@ DEFAULTS = {
     "config_files": {},
     "image_tag": None,
     "pod_annotations": {},
+    # The Service the Ingress routes to (none: no Ingress), its host (default
+    # <project>.localhost) and its ingress class (none: the cluster's default).
+    "ingress_service": "api-gateway",
+    "ingress_host": None,
+    "ingress_class": None,
 }
 _MEMORY_UNITS = {"": "", "b": "", "k": "Ki", "m": "Mi", "g": "Gi"}
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -439,6 +444,43 @@ def k8s_external_service(catalog: dict, container: dict, host: str) -> dict:
     }
 
 
+def k8s_ingress(catalog: dict, container: dict, host: str | None, ingress_class) -> dict:
+    """The Ingress of the gateway: every path of its host to the Service's HTTP port, by
+    name (the port the platform's own Ingress targets is one its Service never had)."""
+    host = host or f"{catalog['project']}.localhost"
+    if not _HOST.match(str(host)):
+        fail(f"k8s_ingress_host is {host!r}; give a host name (api.example.com).")
+    spec = {
+        "rules": [
+            {
+                "host": str(host),
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "pathType": "Prefix",
+                            "backend": {
+                                "service": {
+                                    "name": container["name"],
+                                    "port": {"name": container["ports"][0]["name"]},
+                                }
+                            },
+                        }
+                    ]
+                },
+            }
+        ]
+    }
+    if ingress_class:
+        spec["ingressClassName"] = str(ingress_class)
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": _meta(catalog, container["name"], container),
+        "spec": spec,
+    }
+
+
 # --- prod ----------------------------------------------------------------------------------
 
 
@@ -569,6 +611,16 @@ def k8s_layout(catalog: dict, env: dict, secret_keys, options: dict | None = Non
         else:
             objects = [*k8s_statefulset(catalog, c, secret_keys, o), k8s_service(catalog, c)]
         files[f"base/{c['kind']}/{c['name']}.yaml"] = objects
+    gateway = [c for c in services if c["name"] == o["ingress_service"]]
+    if o["ingress_service"] and not gateway:
+        fail(
+            f"k8s_ingress_service is {o['ingress_service']!r}, which is not a service of this "
+            f"profile; known: {[c['name'] for c in services]} (empty: no Ingress)."
+        )
+    if gateway:
+        files["base/ingress.yaml"] = [
+            k8s_ingress(catalog, gateway[0], o["ingress_host"], o["ingress_class"])
+        ]
     files["base/kustomization.yaml"] = _kustomization(sorted(p[5:] for p in files))
 
     # prod pins the services' images to a release: without one there is no prod overlay.
@@ -604,3 +656,23 @@ def _pinned(image: str, tag: str) -> dict:
     if tag.startswith("sha256:"):
         return {"name": name, "digest": tag}
     return {"name": name, "newTag": tag}
+
+
+def k8s_port_forwards(catalog: dict, overlay: str = "local", options: dict | None = None) -> dict:
+    """What port-forward.yml forwards: the overlay's namespace and, per port of every
+    container that runs in the cluster, its Service, port and the port on 127.0.0.1 (the
+    compose stack's host port, plus options' offset)."""
+    o = {"external": {}, "offset": 0, **(options or {})}
+    return {
+        "namespace": namespace_of(catalog, overlay),
+        "forwards": [
+            {
+                "service": c["name"],
+                "port": p["container"],
+                "local_port": p["host"] + int(o["offset"]),
+            }
+            for c in catalog["containers"]
+            if c["name"] not in (o["external"] or {})
+            for p in c["ports"]
+        ],
+    }

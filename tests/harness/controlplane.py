@@ -327,28 +327,35 @@ def _default_service_account(creds: dict) -> bool:
     return _api(creds, "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200
 
 
-def ensure_kubectl(state: Path) -> str:
-    """kubectl of the control plane's version, built by the kube_tools role's go method
-    (tests/harness/kubectl.yml); a second run finds it and changes nothing."""
+# helm for deploy-dev.yml's Helm charts. Not the kube_tools role's default (3.22.0): this
+# machine's Go module proxy lists that release as not approved; 3.21.4 builds.
+HELM_VERSION = "3.21.4"
+
+
+def ensure_kube_tool(state: Path, tool: str, version: str) -> str:
+    """kubectl (at the control plane's version) or helm, built by the kube_tools role's go
+    method (tests/harness/kubectl.yml) into a directory of its own under the harness's
+    cache; a second run finds it and changes nothing."""
     started = time.monotonic()
-    bin_dir = state / "bin" / f"kubectl-{KUBERNETES_VERSION}"
+    bin_dir = state / "bin" / f"{tool}-v{version}"
     bin_dir.mkdir(parents=True, exist_ok=True)  # the role installs into it, as into /usr/local/bin
     result = ansible_playbook(
         "tests/harness/kubectl.yml",
         "-e",
         json.dumps(
             {
+                "kube_tools_tools": [tool],
                 "kube_tools_bin_dir": str(bin_dir),
                 "kube_tools_search_path": f"{bin_dir}:/usr/local/go/bin:{os.environ['PATH']}",
-                "kube_tools_versions": {"kubectl": KUBERNETES_VERSION[1:]},
-                "kube_tools_min_versions": {"kubectl": KUBERNETES_VERSION[1:]},
+                "kube_tools_versions": {tool: version},
+                "kube_tools_min_versions": {tool: version},
             }
         ),
         json_output=True,
     )
     changed = sum(host["changed"] for host in json.loads(result.stdout)["stats"].values())
-    report("kubectl (kube_tools role, go method)", "built" if changed else "reused", started)
-    return str(bin_dir / "kubectl")
+    report(f"{tool} (kube_tools role, go method)", "built" if changed else "reused", started)
+    return str(bin_dir / tool)
 
 
 def ensure_control_plane(state: Path, previous: dict) -> dict:
@@ -356,7 +363,8 @@ def ensure_control_plane(state: Path, previous: dict) -> dict:
     API server is ready, the controllers have made the default service account and the kwok
     nodes are Ready."""
     bin_dir, kwok = ensure_binaries(state)
-    kubectl = ensure_kubectl(state)
+    kubectl = ensure_kube_tool(state, "kubectl", KUBERNETES_VERSION[1:])
+    helm = ensure_kube_tool(state, "helm", HELM_VERSION)
     started = time.monotonic()
     k8s = state / "kubernetes"
     creds = _credentials(k8s)
@@ -367,6 +375,7 @@ def ensure_control_plane(state: Path, previous: dict) -> dict:
         "bin_dir": str(bin_dir),
         "kwok": str(kwok),
         "kubectl": kubectl,
+        "helm": helm,
         "nodes": list(NODES),
         "logs": str(k8s / "logs"),
         "kwok_stages": _sources_hash(OWN_STAGES),
