@@ -106,6 +106,8 @@ stack_k8s_layout = _filter(_k8s_layout)
 stack_k8s_files = _filter(_k8s_files)
 k8s_unready_rows = _filter(_k8s_deploy.k8s_unready_rows)
 k8s_not_in = _filter(_k8s_deploy.k8s_not_in)
+stack_k8s_port_forwards = _filter(_render_k8s.k8s_port_forwards)
+k8s_dry_run_errors = _filter(_k8s_deploy.k8s_dry_run_errors)
 stack_prometheus_config = _filter(_render_prometheus.stack_prometheus_config)
 stack_prometheus_rules = _filter(_render_prometheus.stack_prometheus_rules)
 stack_grafana_dashboards = _filter(_render_grafana.stack_grafana_dashboards)
@@ -141,6 +143,8 @@ class FilterModule:
             "stack_k8s_files": stack_k8s_files,
             "k8s_unready_rows": k8s_unready_rows,
             "k8s_not_in": k8s_not_in,
+            "k8s_dry_run_errors": k8s_dry_run_errors,
+            "stack_k8s_port_forwards": stack_k8s_port_forwards,
             "stack_health_endpoints": stack_health_endpoints,
             "stack_test_environment": stack_test_environment,
             "stack_prometheus_config": stack_prometheus_config,
