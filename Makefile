@@ -15,7 +15,7 @@ PYTEST := $(BIN)/python -m pytest
 	logs-service restart-service rebuild docker-push shell clean validate-env generate-jwt onboard \
 	open-grafana open-prometheus open-jaeger open-rabbitmq \
 	deploy-local db-seed db-migrate db-reset db-backup db-restore verify-backup db-schedule \
-	benchmark-db benchmark-setup harness test test-unit test-integration \
+	benchmark-db benchmark-setup benchmark-fleet harness test test-unit test-integration \
 	test-molecule test-e2e lint
 
 help: ## List the targets, one line each.
@@ -147,6 +147,11 @@ benchmark-db: harness ## Backup/restore throughput and memory against the server
 # fixed ports, so on a shared machine: flock /tmp/devtools-stack.lock make benchmark-setup.
 benchmark-setup: venv ## Time a rerun of setup.yml that has nothing to do (median of 3; must be changed=0).
 	$(BIN)/python benchmarks/setup_rerun.py $(if $(filter yes,$(STANDIN)),--standin) $(ARGS)
+
+# 20 simulated hosts (containers of the local Debian images with sshd); ARGS=--ladder
+# measures the settings one at a time, ARGS='--configs ours free' chosen ones.
+benchmark-fleet: harness ## Wall and CPU seconds of a trivial play and onboarding's rerun on 1, 10, 20 hosts.
+	$(BIN)/python benchmarks/fleet.py $(ARGS)
 
 harness: venv ## Bring up Docker, the local images and FerretDB for the tests (reuses).
 	$(BIN)/python tests/harness/up.py
