@@ -16,8 +16,8 @@ PYTEST := $(BIN)/python -m pytest
 	validate-env generate-jwt onboard create-service \
 	open-grafana open-prometheus open-jaeger open-rabbitmq \
 	deploy-local generate-test-data db-seed db-migrate db-reset db-backup db-restore verify-backup \
-	db-schedule benchmark-db benchmark-k8s benchmark-setup harness test test-unit test-integration \
-	test-platform-unit test-platform-integration test-platform-e2e test-platform-load \
+	db-schedule benchmark-db benchmark-fleet benchmark-k8s benchmark-setup harness test test-unit \
+	test-integration test-platform-unit test-platform-integration test-platform-e2e test-platform-load \
 	test-molecule test-e2e lint
 
 help: ## List the targets, one line each.
@@ -169,6 +169,11 @@ benchmark-k8s: harness ## Time deploy-local.yml on the harness's cluster: whole 
 # fixed ports, so on a shared machine: flock /tmp/devtools-stack.lock make benchmark-setup.
 benchmark-setup: venv ## Time a rerun of setup.yml that has nothing to do (median of 3; must be changed=0).
 	$(BIN)/python benchmarks/setup_rerun.py $(if $(filter yes,$(STANDIN)),--standin) $(ARGS)
+
+# 20 simulated hosts (containers of the local Debian images with sshd); ARGS=--ladder
+# measures the settings one at a time, ARGS='--configs ours free' chosen ones.
+benchmark-fleet: harness ## Wall and CPU seconds of a trivial play and onboarding's rerun on 1, 10, 20 hosts.
+	$(BIN)/python benchmarks/fleet.py $(ARGS)
 
 # The platform's tests (go-devtools' run-*-tests.sh), in the services' clones; `make test`
 # and test-unit/-integration/-e2e are this collection's own suite.

@@ -52,6 +52,7 @@ CONTROLLER_ACTIONS = {
         "include_tasks",
         "include_role",
         "meta",
+        "set_stats",
         "validate_argument_spec",
     )
 } | {"vhvcorp.devtools.ask", "vhvcorp.devtools.warn"}
@@ -73,10 +74,13 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def playbook(name: str, args: list[str], checkout: Path = REPO) -> tuple[dict, float, float]:
-    """Run one playbook of checkout with the JSON callback: (its report, wall seconds, CPU
-    seconds of ansible-playbook and the modules it ran; Docker's own work is not counted).
-    The CPU seconds vary less with the machine's load than the wall seconds do."""
+def playbook(
+    name: str, args: list[str], checkout: Path = REPO, env: dict | None = None
+) -> tuple[dict, float, float]:
+    """Run one playbook of checkout with the JSON callback and `env` on top of this process's
+    environment: (its report, wall seconds, CPU seconds of ansible-playbook and the processes
+    it started on this machine; Docker's own work is not counted). The CPU seconds vary less
+    with the machine's load than the wall seconds do."""
     started, cpu = time.monotonic(), cpu_seconds()
     result = subprocess.run(
         [str(BIN / "ansible-playbook"), name, *args],
@@ -89,6 +93,7 @@ def playbook(name: str, args: list[str], checkout: Path = REPO) -> tuple[dict, f
             os.environ,
             ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
             ANSIBLE_CONFIG=str(checkout / "ansible.cfg"),
+            **(env or {}),
         ),
     )
     seconds, cpu = time.monotonic() - started, cpu_seconds() - cpu
