@@ -91,3 +91,27 @@ def play_tasks(playbook, tmp_path):
         return playbook(path, *args, **options)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def make_workspace(playbook):
+    """Makes ``directory`` a workspace with the workspace role's .env (no editor files), by
+    a play written beside it; returns the directory."""
+
+    def make(directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        play = directory.parent / f"{directory.name}-workspace.yml"
+        play.write_text(
+            "- hosts: localhost\n"
+            "  gather_facts: true\n"
+            "  gather_subset: [min]\n"
+            "  roles:\n"
+            "    - role: vhvcorp.devtools.workspace\n"
+            f"      workspace_dir: {directory}\n"
+            "      workspace_vscode: false\n"
+        )
+        made = playbook(play)
+        assert made.returncode == 0, made.stdout[-3000:]
+        return directory
+
+    return make

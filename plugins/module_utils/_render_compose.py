@@ -73,52 +73,78 @@ def _compose_base(catalog: dict) -> dict:
 
 
 def _compose_dev(catalog: dict, options: dict) -> dict:
-    """Sources mounted and air rebuilding on change, in a Go image (services only)."""
-    go_image = str(options.get("go_image") or "golang:1.24-bookworm")
+    """Sources mounted and air rebuilding on change, in a Go image (services only).
+
+    The registry image source runs options' go_image (behind registry_mirror) and installs
+    air at start; the local one runs local_go_image, which has air, with this machine's
+    module cache (module_cache) mounted read-only and the module proxy off: it fetches
+    nothing, and builds what the stack role built on this machine a moment before.
+    """
     air = str(options.get("air_version") or "latest")
-    mirror = str(options.get("registry_mirror") or "")
+    local = catalog["image_source"] == "local"
+    if local:
+        image = str(options.get("local_go_image") or "")
+        module_cache = str(options.get("module_cache") or "")
+        if not image or not module_cache.startswith("/"):
+            fail(
+                "stack_compose: the dev overlay of the local image source needs local_go_image "
+                f"and an absolute module_cache; got {image!r} and {module_cache!r}."
+            )
+        install_air = ""
+    else:
+        image = str(options.get("registry_mirror") or "") + str(
+            options.get("go_image") or "golang:1.24-bookworm"
+        )
+        install_air = f"go install github.com/air-verse/air@{air} && "
     services = {}
-    volumes = {}
     for c in catalog["containers"]:
         if c["kind"] != "service":
             continue
-        repo = c["repository"]
         http = c["ports"][0]["container"]
-        health_path = c["health_path"]
+        environment = {
+            "GOPATH": "/go",
+            "GOCACHE": "/go/cache",
+            "GOFLAGS": "-buildvcs=false",
+            "HOME": "/tmp",  # noqa: S108 - inside the throwaway dev container
+        }
+        volumes = [
+            {
+                "type": "bind",
+                "source": f"{catalog['workspace_dir']}/{c['repository']}",
+                "target": "/src",
+            },
+            {"type": "volume", "source": "go-cache", "target": "/go"},
+        ]
+        if local:
+            environment.update({"GOMODCACHE": "/gomodcache", "GOPROXY": "off"})
+            volumes.append(
+                {"type": "bind", "source": module_cache, "target": "/gomodcache", "read_only": True}
+            )
         services[c["name"]] = {
-            "image": mirror + go_image,
+            "image": image,
             "working_dir": "/src",
             # The owner of the workspace .env (it reads that file), as in the base file.
             "user": c["user"] or "${DEVTOOLS_UID:-1000}:${DEVTOOLS_GID:-1000}",
-            "environment": {
-                "GOPATH": "/go",
-                "GOCACHE": "/go/cache",
-                "GOFLAGS": "-buildvcs=false",
-                "HOME": "/tmp",  # noqa: S108 - inside the throwaway dev container
-            },
+            "environment": environment,
             "command": [
                 "sh",
                 "-c",
-                f"go install github.com/air-verse/air@{air} && exec /go/bin/air "
+                f"{install_air}exec air "
                 f"--build.cmd 'go build -o /tmp/bin/app {(c['build'] or {}).get('package', '.')}' "
                 # Built in /src, run in the service's working directory, where the
                 # base file mounts the workspace .env that the services read.
                 f"--build.full_bin 'cd {c['working_dir']} && exec /tmp/bin/app' "
                 "--tmp_dir /tmp/air",
             ],
-            "volumes": [
-                {"type": "bind", "source": f"{catalog['workspace_dir']}/{repo}", "target": "/src"},
-                {"type": "volume", "source": "go-cache", "target": "/go"},
-            ],
+            "volumes": volumes,
             "healthcheck": {
-                "test": ["CMD", "curl", "-fsS", f"http://127.0.0.1:{http}{health_path}"],
+                "test": ["CMD", "curl", "-fsS", f"http://127.0.0.1:{http}{c['health_path']}"],
                 "start_period": "120s",
             },
         }
-        volumes["go-cache"] = {"name": f"{catalog['project']}-go-cache"}
     compose = {"services": services}
-    if volumes:
-        compose["volumes"] = volumes
+    if services:
+        compose["volumes"] = {"go-cache": {"name": f"{catalog['project']}-go-cache"}}
     return compose
 
 

@@ -18,23 +18,11 @@ PROJECT = "vhvcorp-verbstest"
 
 
 @pytest.fixture(scope="module")
-def workspace_args(playbook, tmp_path_factory) -> dict:
+def workspace_args(playbook, make_workspace, tmp_path_factory) -> dict:
     """A workspace with the workspace role's .env, and ARGS= naming it and the project."""
     root = tmp_path_factory.mktemp("verbs")
     workspace = root / "ws"
-    workspace.mkdir()
-    setup = root / "workspace.yml"
-    setup.write_text(
-        "- hosts: localhost\n"
-        "  gather_facts: true\n"
-        "  gather_subset: [min]\n"
-        "  roles:\n"
-        "    - role: vhvcorp.devtools.workspace\n"
-        f"      workspace_dir: {workspace}\n"
-        "      workspace_vscode: false\n"
-    )
-    made = playbook(setup)
-    assert made.returncode == 0, made.stdout[-3000:]
+    make_workspace(workspace)
     extra = root / "vars.json"
     extra.write_text(json.dumps({"workspace": str(workspace), "devtools_stack_project": PROJECT}))
     return {"WORKSPACE": str(workspace), "ARGS": f"-e @{extra}"}

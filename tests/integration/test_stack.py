@@ -82,22 +82,10 @@ def redis_command(*words: str) -> list:
 
 
 @pytest.fixture(scope="module")
-def stack(playbook, tmp_path_factory):
+def stack(playbook, make_workspace, tmp_path_factory):
     """A workspace with the workspace role's .env, and the options of every stack run."""
     workspace = tmp_path_factory.mktemp("stack") / "ws"
-    workspace.mkdir()
-    setup = workspace.parent / "workspace.yml"
-    setup.write_text(
-        "- hosts: localhost\n"
-        "  gather_facts: true\n"
-        "  gather_subset: [min]\n"
-        "  roles:\n"
-        "    - role: vhvcorp.devtools.workspace\n"
-        f"      workspace_dir: {workspace}\n"
-        "      workspace_vscode: false\n"
-    )
-    made = playbook(setup)
-    assert made.returncode == 0, made.stdout[-3000:]
+    make_workspace(workspace)
     options = [
         "-e", f"workspace={workspace}",
         "-e", "image_source=local",
