@@ -132,8 +132,11 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
                 f"{install_air}exec air "
                 f"--build.cmd 'go build -o /tmp/bin/app {(c['build'] or {}).get('package', '.')}' "
                 # Built in /src, run in the service's working directory, where the
-                # base file mounts the workspace .env that the services read.
-                f"--build.full_bin 'cd {c['working_dir']} && exec /tmp/bin/app' "
+                # base file mounts the workspace .env that the services read. build.bin,
+                # not build.full_bin: air 1.61 applies its flags after it has resolved
+                # full_bin into bin, so a full_bin flag is ignored (it ran ./tmp/main);
+                # bin is run as given, through /bin/sh -c.
+                f"--build.bin 'cd {c['working_dir']} && exec /tmp/bin/app' "
                 "--tmp_dir /tmp/air",
             ],
             "volumes": volumes,

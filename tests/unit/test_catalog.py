@@ -394,8 +394,10 @@ def test_dev_overlay_mounts_the_sources_and_runs_air(gv):
         "target": "/src",
     }
     assert "air@v1.61.7" in auth["command"][2]
-    # Built from /src, run where the base file mounts the .env.
-    assert "--build.full_bin 'cd /app && exec /tmp/bin/app'" in auth["command"][2]
+    # Built from /src, run where the base file mounts the .env: as build.bin, since air
+    # 1.61.7 ignores a build.full_bin flag (it ran its default ./tmp/main, not found).
+    assert "--build.bin 'cd /app && exec /tmp/bin/app'" in auth["command"][2]
+    assert "full_bin" not in auth["command"][2]
 
 
 def test_local_dev_overlay_runs_the_local_go_image_on_this_machines_module_cache(gv):
