@@ -4,7 +4,7 @@ of a handler in the clone is served after air rebuilds it, with no image built a
 container not recreated.
 
 One service (auth-service, cloned from a stand-in bare repository) on MongoDB (FerretDB)
-and Redis, project vhvcorp-devtest, host ports offset by 23000. Only 127.0.0.1 and the
+and Redis, project vhvcorp-devtest, host ports offset by 3000. Only 127.0.0.1 and the
 containers it started are contacted; the dev container reads modules from this machine's
 module cache with the module proxy off. Run under `flock /tmp/devtools-stack.lock`.
 """
@@ -24,7 +24,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "vhvcorp-devtest"
-OFFSET = 23000
+OFFSET = 3000  # gRPC 50051 + offset must stay below 65536
 SERVICE = "auth-service"
 URL = f"http://127.0.0.1:{8081 + OFFSET}/"
 HANDLER = Path("internal/server/server.go")
