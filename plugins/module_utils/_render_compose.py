@@ -140,6 +140,9 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
                 "--tmp_dir /tmp/air",
             ],
             "volumes": volumes,
+            # go build runs in this container: the compiler needs more memory than the
+            # service's own limit (256m killed it compiling the stand-in's gRPC stack).
+            "deploy": {"resources": {"limits": {"memory": str(options.get("memory") or "1g")}}},
             "healthcheck": {
                 "test": ["CMD", "curl", "-fsS", f"http://127.0.0.1:{http}{c['health_path']}"],
                 "start_period": "120s",

@@ -398,6 +398,8 @@ def test_dev_overlay_mounts_the_sources_and_runs_air(gv):
     # 1.61.7 ignores a build.full_bin flag (it ran its default ./tmp/main, not found).
     assert "--build.bin 'cd /app && exec /tmp/bin/app'" in auth["command"][2]
     assert "full_bin" not in auth["command"][2]
+    # air runs go build in the container: above the service's 256m, which killed the compiler.
+    assert auth["deploy"] == {"resources": {"limits": {"memory": "1g"}}}
 
 
 def test_local_dev_overlay_runs_the_local_go_image_on_this_machines_module_cache(gv):
