@@ -12,9 +12,9 @@ export FERRETDB_TELEMETRY := disable
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: help venv setup images start start-dev stop stop-keep-data status check-health logs \
-	logs-service restart-service rebuild shell clean validate-env generate-jwt \
+	logs-service restart-service rebuild docker-push shell clean validate-env generate-jwt onboard \
 	open-grafana open-prometheus open-jaeger open-rabbitmq \
-	db-seed db-migrate db-reset db-backup db-restore \
+	deploy-local db-seed db-migrate db-reset db-backup db-restore verify-backup db-schedule \
 	benchmark-db benchmark-setup harness test test-unit test-integration \
 	test-molecule test-e2e lint
 
@@ -27,6 +27,13 @@ $(VENV)/.complete: requirements.txt scripts/bootstrap-venv.sh
 
 setup: venv ## Set up this machine (ansible-playbook setup.yml); ARGS= passes options.
 	ansible-playbook setup.yml $(ARGS)
+
+# A fleet: INVENTORY= (default inventories/fleet), FORKS= hosts at once, SERIAL= hosts per
+# batch, MAX_FAIL= percent of a batch that may fail, STACK=yes for the stack and demo data too.
+onboard: venv ## Onboard every host of INVENTORY= (FORKS=, SERIAL=, MAX_FAIL=, STACK=yes); report in reports/.
+	ansible-playbook -i $(or $(INVENTORY),inventories/fleet) onboarding.yml $(if $(FORKS),--forks $(FORKS)) \
+	  $(if $(SERIAL),-e fleet_serial=$(SERIAL)) $(if $(MAX_FAIL),-e fleet_max_fail_percentage=$(MAX_FAIL)) \
+	  $(if $(filter yes,$(STACK)),-e fleet_stack=true) $(ARGS)
 
 images: venv ## Build the local container images from Debian packages (no registry).
 	ansible-playbook playbooks/local_images.yml $(ARGS)
@@ -84,6 +91,10 @@ rebuild: venv ## Rebuild one service's image from its clone and recreate it: SER
 	$(NEED_SERVICE)
 	ansible-playbook rebuild.yml -e service=$(SERVICE) $(ARGS)
 
+docker-push: venv ## Push the service images to REGISTRY=HOST:PORT (TAG=, SERVICE= one).
+	@test -n "$(REGISTRY)" || { echo 'Say where to push: make docker-push REGISTRY=127.0.0.1:5000' >&2; exit 2; }
+	ansible-playbook push.yml -e registry=$(REGISTRY) $(if $(TAG),-e tag=$(TAG)) $(if $(SERVICE),-e service=$(SERVICE)) $(ARGS)
+
 shell: ## A shell in one service's container: SERVICE=.
 	$(NEED_SERVICE)
 	$(COMPOSE) exec $(SERVICE) sh
@@ -103,6 +114,9 @@ DB_ARGS = $(if $(MONGODB_URI),-e mongodb_uri=$(MONGODB_URI)) $(ARGS)
 # NS_INCLUDE= / NS_EXCLUDE= (comma-separated <db>.<collection> patterns) narrow backup and restore.
 NS_ARGS = $(if $(NS_INCLUDE),-e ns_include=$(NS_INCLUDE)) $(if $(NS_EXCLUDE),-e ns_exclude=$(NS_EXCLUDE))
 
+deploy-local: venv ## Deploy the catalog to a Kubernetes cluster (KUBECONFIG) and wait for it.
+	ansible-playbook deploy-local.yml $(ARGS)
+
 db-seed: venv ## Load the platform's fixtures and indexes (a rerun changes nothing).
 	ansible-playbook db-seed.yml $(DB_ARGS)
 
@@ -119,6 +133,12 @@ db-backup: venv ## Back up MongoDB to backups/daily/ and keep 7 daily, 4 weekly,
 db-restore: venv ## Restore FILE= (verified first; MODE=merge keeps what is there).
 	@test -n "$(FILE)" || { echo 'Say what to restore: make db-restore FILE=backups/daily/mongodb-YYYY-MM-DD.tar.gz' >&2; exit 2; }
 	ansible-playbook db-restore.yml $(DB_ARGS) $(NS_ARGS) -e file=$(FILE) $(if $(MODE),-e restore_mode=$(MODE))
+
+verify-backup: venv ## Read a backup end to end, writing nothing (FILE=; default the newest).
+	ansible-playbook verify-backup.yml $(if $(FILE),-e file=$(FILE)) $(if $(BACKUP_DIR),-e backup_dir=$(BACKUP_DIR)) $(ARGS)
+
+db-schedule: venv ## Back up daily at 02:00 and verify at 03:00 (cron, systemd or launchd); STATE=absent removes.
+	ansible-playbook db-schedule.yml $(DB_ARGS) $(if $(STATE),-e state=$(STATE)) $(if $(BACKUP_DIR),-e backup_dir=$(BACKUP_DIR))
 
 benchmark-db: harness ## Backup/restore throughput and memory against the server's limit.
 	$(BIN)/python benchmarks/mongodb_backup_restore.py $(ARGS)

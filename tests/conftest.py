@@ -93,25 +93,27 @@ def play_tasks(playbook, tmp_path):
     return run
 
 
+def workspace_with_env(workspace: Path) -> dict:
+    """Makes a workspace in this directory with the workspace role's .env (no VS Code
+    files) and returns the .env's values."""
+    workspace.mkdir(parents=True, exist_ok=True)
+    setup = workspace.parent / f"{workspace.name}-workspace.yml"
+    setup.write_text(
+        "- hosts: localhost\n"
+        "  gather_facts: true\n"
+        "  gather_subset: [min]\n"
+        "  roles:\n"
+        "    - role: vhvcorp.devtools.workspace\n"
+        f"      workspace_dir: {workspace}\n"
+        "      workspace_vscode: false\n"
+    )
+    made = run_ansible("ansible-playbook", setup)
+    assert made.returncode == 0, made.stdout[-3000:]
+    text = (workspace / ".env").read_text()
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
 @pytest.fixture(scope="session")
-def make_workspace(playbook):
-    """Makes ``directory`` a workspace with the workspace role's .env (no editor files), by
-    a play written beside it; returns the directory."""
-
-    def make(directory: Path) -> Path:
-        directory.mkdir(parents=True, exist_ok=True)
-        play = directory.parent / f"{directory.name}-workspace.yml"
-        play.write_text(
-            "- hosts: localhost\n"
-            "  gather_facts: true\n"
-            "  gather_subset: [min]\n"
-            "  roles:\n"
-            "    - role: vhvcorp.devtools.workspace\n"
-            f"      workspace_dir: {directory}\n"
-            "      workspace_vscode: false\n"
-        )
-        made = playbook(play)
-        assert made.returncode == 0, made.stdout[-3000:]
-        return directory
-
-    return make
+def make_workspace():
+    """workspace_with_env, for tests."""
+    return workspace_with_env

@@ -18,7 +18,13 @@ the filters of plugins/filter/catalog.py are its public face.
 
 from __future__ import annotations
 
+import posixpath
 import re
+
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_generate import (
+    GenerateError,
+    normalize_steps,
+)
 
 IMAGE_SOURCES = ("registry", "local", "auto")
 # Where every local service image has the health probe (roles/stack/files/healthprobe).
@@ -164,7 +170,10 @@ def stack_catalog(services, components, settings: dict) -> dict:
     local_namespace, service_user (uid:gid the services run as, the owner of the workspace
     .env, which is theirs to read with mode 0600; empty: the image's user), service_limits,
     service_health, service_image_prefix, service_image_tag, local_images (key -> image name
-    of the local_images role).
+    of the local_images role), libraries (devtools_libraries: the Go libraries cloned
+    beside the services, which their builds resolve to those clones), demo (the demo service
+    stands in for every service: each is built from demo_dir, the collection's demo service,
+    and its main package demo_package, instead of its clone; see _service_outcomes.use_demo).
     """
     s = _settings(settings)
     components = dict(components or {})
@@ -207,6 +216,7 @@ def stack_catalog(services, components, settings: dict) -> dict:
     _check_dependency_cycles(containers)
     workspace, project = s["workspace"], s["project"]
     return {
+        "libraries": s["libraries"],
         "project": project,
         "network": f"{project}-net",
         "image_source": s["source"],
@@ -216,6 +226,7 @@ def stack_catalog(services, components, settings: dict) -> dict:
         "containers": containers,
         "infrastructure": infra,
         "services": service_names,
+        "demo": s["demo"] and s["source"] == "local",
         "volumes": [v["source"] for c in containers for v in c["volumes"] if v["type"] == "volume"],
         "local_images": sorted({c["local_image"] for c in containers if c["local_image"]}),
         "skipped": skipped,
@@ -236,11 +247,16 @@ def _settings(settings: dict) -> dict:
     project = str(s.get("project", "vhvcorp"))
     if not _NAME.match(project):
         fail(f"devtools_stack_project is {project!r}; use lowercase letters, digits, - and _.")
+    if s.get("demo") and not (s.get("demo_dir") and s.get("demo_package")):
+        fail("The demo service stands in, but demo_dir and demo_package do not say where it is.")
     workspace = str(s.get("workspace_dir", "")).rstrip("/")
     if not workspace.startswith("/"):
         fail(f"The workspace directory is {workspace!r}; it must be an absolute path.")
     return {
         **s,
+        "libraries": _demo_libraries(s["demo_dir"])
+        if s.get("demo")
+        else libraries(s.get("libraries"), workspace),
         "source": source,
         "project": project,
         "workspace": workspace,
@@ -251,6 +267,7 @@ def _settings(settings: dict) -> dict:
         "local_images": dict(s.get("local_images") or {}),
         "services": s.get("services", "all"),
         "service_user": str(s.get("service_user") or "") or None,
+        "demo": bool(s.get("demo")),
     }
 
 
@@ -367,12 +384,80 @@ def _infrastructure_container(name: str, raw: dict, s: dict) -> tuple:
         "depends_on": [],
         "volumes": volumes,
         "config_dir": f"{workspace}/deploy/config/{name}" if raw.get("config") else None,
+        "go_package": None,
         "limits": _limits(raw.get("limits") or {}, f"{where}.limits"),
         "restart": s["restart"],
         "metrics": metrics,
         "repository": None,
     }
     return container, substitution
+
+
+def _relative_path(value, where: str, default: str) -> str:
+    """A path inside a clone, as `a/b` (`.` for the clone itself); refused when absolute or
+    reaching out of it."""
+    raw = str(value or default).strip()
+    parts = [p for p in raw.split("/") if p not in ("", ".")]
+    if raw.startswith("/") or ".." in parts:
+        fail(f"{where} is {raw!r}; give a path inside the clone, like server or ./cmd/server.")
+    return "/".join(parts) or "."
+
+
+def service_build(svc: dict) -> dict:
+    """How a catalog service is built from its clone: module_dir (the Go module's directory
+    in the clone, `.` or `a/b`), package (the main package in that module, `./a/b` as go
+    build wants a relative package) and binary (default: the service's name)."""
+    where = f"devtools_services[{svc.get('name')}].build"
+    build = dict(svc.get("build") or {})
+    package = _relative_path(build.get("package"), f"{where}.package", ".")
+    return {
+        "module_dir": _relative_path(build.get("module_dir"), f"{where}.module_dir", "."),
+        "package": "." if package == "." else f"./{package}",
+        "binary": str(build.get("binary") or svc.get("name")),
+    }
+
+
+# The library the demo service requires (roles/stack/files/demo-shared, beside it), through
+# a replace written for another layout, as the real services require go-shared.
+DEMO_LIBRARY_MODULE = "github.com/vhvcorp/demo-shared"
+
+
+def _demo_libraries(demo_dir) -> list:
+    """The libraries when the demo service stands in: its own, from the collection."""
+    return [
+        {
+            "name": "demo-shared",
+            "repository": "demo-shared",
+            "module": DEMO_LIBRARY_MODULE,
+            "dir": posixpath.join(posixpath.dirname(str(demo_dir).rstrip("/")), "demo-shared"),
+        }
+    ]
+
+
+def libraries(raw, workspace: str) -> list:
+    """devtools_libraries normalised: name, repository, module, and dir, its clone in the
+    workspace (<workspace>/<repository>)."""
+    result, seen = [], set()
+    for index, lib in enumerate(list(raw or [])):
+        where = f"devtools_libraries[{index}]"
+        if not isinstance(lib, dict) or not lib.get("module"):
+            fail(f"{where} is {lib!r}; give its module (the Go module path) and repository.")
+        repository = str(lib.get("repository") or lib.get("name") or "")
+        if not _NAME.match(repository):
+            fail(f"{where}.repository is {repository!r}; give the repository's name.")
+        module = str(lib["module"])
+        if module in seen:
+            fail(f"{where}.module {module!r} is listed twice; keep one entry.")
+        seen.add(module)
+        result.append(
+            {
+                "name": str(lib.get("name") or repository),
+                "repository": repository,
+                "module": module,
+                "dir": f"{workspace}/{repository}",
+            }
+        )
+    return result
 
 
 def _service_container(svc: dict, s: dict, service_env: dict, running: set, known: set) -> dict:
@@ -391,8 +476,8 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
     if not health_path.startswith("/"):
         fail(f"{where}.health_path is {health_path!r}; it must start with /.")
     grpc_health = _grpc_health(svc.get("grpc_health", False), grpc_port, where)
-    build = dict(svc.get("build") or {})
-    binary = str(build.get("binary") or name)
+    build = service_build(svc)
+    binary = build["binary"]
     if s["source"] == "local":
         if f"/usr/local/bin/{binary}" == HEALTH_PROBE:
             fail(
@@ -403,12 +488,25 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
         test = ["CMD", HEALTH_PROBE, "-http", f"http://127.0.0.1:{http_port}{health_path}"]
         if grpc_health:
             test += ["-grpc", f"127.0.0.1:{grpc_port}"]
+        clone = f"{s['workspace']}/{repository}"
         build_info = {
             "repository": repository,
-            "source_dir": f"{s['workspace']}/{repository}",
-            "package": str(build.get("package") or "."),
+            "module_dir": build["module_dir"],
+            "source_dir": clone if build["module_dir"] == "." else f"{clone}/{build['module_dir']}",
+            "package": build["package"],
             "binary": binary,
+            # The catalog's generate steps, run in the clone before the build (go_generate).
+            "clone_dir": clone,
+            "generate": _generate(svc.get("generate"), f"{where}.generate"),
         }
+        if s["demo"]:
+            # The demo carries all its code: nothing to generate.
+            build_info.update(
+                source_dir=str(s["demo_dir"]),
+                clone_dir=str(s["demo_dir"]),
+                package=str(s["demo_package"]),
+                generate=[],
+            )
     else:
         prefix = str(s.get("service_image_prefix", "vhvcorp/"))
         tag = str(s.get("service_image_tag", "latest"))
@@ -434,10 +532,10 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
                 "protocol": "tcp",
             }
         )
+    # Its ports reach it as the workspace .env's <PREFIX>_ variables, as the real services
+    # read them; SERVICE_NAME says which service the demo service plays.
     environment = dict(service_env)
-    environment.update({"SERVICE_NAME": name, "HTTP_PORT": str(http_port)})
-    if grpc_port:
-        environment["GRPC_PORT"] = str(grpc_port)
+    environment["SERVICE_NAME"] = name
     environment.update({k: str(v) for k, v in (svc.get("environment") or {}).items()})
     depends = []
     for dep in svc.get("depends_on") or []:
@@ -474,11 +572,21 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
             }
         ],
         "config_dir": None,
+        # Where its main package is in its clone, whatever the image source (the dev
+        # overlay builds it there).
+        "go_package": {"module_dir": build["module_dir"], "package": build["package"]},
         "limits": _limits(s.get("service_limits") or {}, "devtools_stack_service_limits"),
         "restart": s["restart"],
         "metrics": metrics,
         "repository": repository,
     }
+
+
+def _generate(steps, where: str) -> list:
+    try:
+        return normalize_steps(steps, where)
+    except GenerateError as exc:
+        fail(str(exc))
 
 
 def _check_dependency_cycles(containers: list) -> None:

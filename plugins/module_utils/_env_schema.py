@@ -111,6 +111,9 @@ SCHEMA = {
                     "description": "HTTP port of {name}, which has no gRPC.",
                     "required": True,
                     "when": "not grpc_port",
+                    # A service that lost its gRPC port (notification: the real one has
+                    # none) keeps its HTTP port's value under its new name.
+                    "was": "{env_prefix}_HTTP_PORT",
                 },
                 {
                     "name": "{env_prefix}_URL",

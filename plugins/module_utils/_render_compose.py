@@ -80,57 +80,45 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
     module cache (module_cache) mounted read-only and the module proxy off: it fetches
     nothing, and builds what the stack role built on this machine a moment before.
     """
+    go_image = str(options.get("go_image") or "golang:1.24-bookworm")
     air = str(options.get("air_version") or "latest")
+    mirror = str(options.get("registry_mirror") or "")
+    install_air = f"go install github.com/air-verse/air@{air} && "
     local = catalog["image_source"] == "local"
     if local:
-        image = str(options.get("local_go_image") or "")
+        go_image, mirror, install_air = str(options.get("local_go_image") or ""), "", ""
         module_cache = str(options.get("module_cache") or "")
-        if not image or not module_cache.startswith("/"):
+        if not go_image or not module_cache.startswith("/"):
             fail(
                 "stack_compose: the dev overlay of the local image source needs local_go_image "
-                f"and an absolute module_cache; got {image!r} and {module_cache!r}."
+                f"and an absolute module_cache; got {go_image!r} and {module_cache!r}."
             )
-        install_air = ""
-    else:
-        image = str(options.get("registry_mirror") or "") + str(
-            options.get("go_image") or "golang:1.24-bookworm"
-        )
-        install_air = f"go install github.com/air-verse/air@{air} && "
     services = {}
+    volumes = {}
     for c in catalog["containers"]:
         if c["kind"] != "service":
             continue
+        repo = c["repository"]
         http = c["ports"][0]["container"]
-        environment = {
-            "GOPATH": "/go",
-            "GOCACHE": "/go/cache",
-            "GOFLAGS": "-buildvcs=false",
-            "HOME": "/tmp",  # noqa: S108 - inside the throwaway dev container
-        }
-        volumes = [
-            {
-                "type": "bind",
-                "source": f"{catalog['workspace_dir']}/{c['repository']}",
-                "target": "/src",
-            },
-            {"type": "volume", "source": "go-cache", "target": "/go"},
-        ]
-        if local:
-            environment.update({"GOMODCACHE": "/gomodcache", "GOPROXY": "off"})
-            volumes.append(
-                {"type": "bind", "source": module_cache, "target": "/gomodcache", "read_only": True}
-            )
+        health_path = c["health_path"]
+        module_dir, package = c["go_package"]["module_dir"], c["go_package"]["package"]
         services[c["name"]] = {
-            "image": image,
-            "working_dir": "/src",
+            "image": mirror + go_image,
+            # The clone is mounted at /src; go builds in its Go module's directory.
+            "working_dir": "/src" if module_dir == "." else f"/src/{module_dir}",
             # The owner of the workspace .env (it reads that file), as in the base file.
             "user": c["user"] or "${DEVTOOLS_UID:-1000}:${DEVTOOLS_GID:-1000}",
-            "environment": environment,
+            "environment": {
+                "GOPATH": "/go",
+                "GOCACHE": "/go/cache",
+                "GOFLAGS": "-buildvcs=false",
+                "HOME": "/tmp",  # noqa: S108 - inside the throwaway dev container
+            },
             "command": [
                 "sh",
                 "-c",
                 f"{install_air}exec air "
-                f"--build.cmd 'go build -o /tmp/bin/app {(c['build'] or {}).get('package', '.')}' "
+                f"--build.cmd 'go build -o /tmp/bin/app {package}' "
                 # Built in /src, run in the service's working directory, where the
                 # base file mounts the workspace .env that the services read. build.bin,
                 # not build.full_bin: air 1.61 applies its flags after it has resolved
@@ -139,18 +127,27 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
                 f"--build.bin 'cd {c['working_dir']} && exec /tmp/bin/app' "
                 "--tmp_dir /tmp/air",
             ],
-            "volumes": volumes,
+            "volumes": [
+                {"type": "bind", "source": f"{catalog['workspace_dir']}/{repo}", "target": "/src"},
+                {"type": "volume", "source": "go-cache", "target": "/go"},
+            ],
             # go build runs in this container: the compiler needs more memory than the
             # service's own limit (256m killed it compiling the stand-in's gRPC stack).
             "deploy": {"resources": {"limits": {"memory": str(options.get("memory") or "1g")}}},
             "healthcheck": {
-                "test": ["CMD", "curl", "-fsS", f"http://127.0.0.1:{http}{c['health_path']}"],
+                "test": ["CMD", "curl", "-fsS", f"http://127.0.0.1:{http}{health_path}"],
                 "start_period": "120s",
             },
         }
+        if local:
+            services[c["name"]]["environment"].update(GOMODCACHE="/gomodcache", GOPROXY="off")
+            services[c["name"]]["volumes"].append(
+                {"type": "bind", "source": module_cache, "target": "/gomodcache", "read_only": True}
+            )
+        volumes["go-cache"] = {"name": f"{catalog['project']}-go-cache"}
     compose = {"services": services}
-    if services:
-        compose["volumes"] = {"go-cache": {"name": f"{catalog['project']}-go-cache"}}
+    if volumes:
+        compose["volumes"] = volumes
     return compose
 
 

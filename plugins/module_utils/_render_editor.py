@@ -21,7 +21,10 @@ from __future__ import annotations
 import re
 
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import dotenv
-from ansible_collections.vhvcorp.devtools.plugins.module_utils._catalog import published_port
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._catalog import (
+    published_port,
+    service_build,
+)
 
 # The debugged services' working directory and .env, under the workspace.
 DEBUG_DIR = ".vscode/debug"
@@ -38,14 +41,15 @@ _HOST_PORT = re.compile(r"(^|//|@)([A-Za-z0-9_.-]+):(\d{1,5})(?=[/?#,]|$)")
 
 
 def vscode_launch(services: list) -> dict:
-    """launch.json: each service's main package (its catalog's build.package in its clone),
-    run in the debug directory with the host-side .env."""
+    """launch.json: each service's main package (its catalog's build.package in the
+    build.module_dir of its clone), run in the debug directory with the host-side .env."""
     configurations = []
     for service in services or []:
         clone = str(service.get("repository") or service["name"])
-        package = str((service.get("build") or {}).get("package") or ".")
+        build = service_build(service)
         program = "/".join(
-            ["${workspaceFolder}", clone] + [p for p in package.split("/") if p not in ("", ".")]
+            ["${workspaceFolder}", clone]
+            + [p for p in f"{build['module_dir']}/{build['package']}".split("/") if p != "."]
         )
         configurations.append(
             {

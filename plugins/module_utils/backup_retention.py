@@ -177,6 +177,19 @@ def _scan(root, pattern):
     return found
 
 
+def newest_backup(root, prefix="mongodb"):
+    """The path of the newest backup (by the date in its name) under ``root``'s generation
+    directories, or None."""
+    pattern = name_pattern(prefix)
+    found = _scan(root, pattern)
+    named = [b for b in (parse_name(name, pattern) for name in found) if b is not None]
+    if not named:
+        return None
+    newest = max(named, key=lambda b: (b.when, b.name))
+    paths = found[newest.name]
+    return next(paths[g] for g in GENERATIONS if g in paths)
+
+
 def apply(
     root,
     daily=7,

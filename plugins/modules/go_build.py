@@ -19,10 +19,18 @@ description:
     same sources give the same bytes, so a rerun with unchanged sources reports none.
   - A binary keeps a fingerprint of its inputs in an extended attribute (the paths, sizes
     and modification times of the files under O(builds[].chdir) and of the local
-    directories its C(go.mod) replaces modules with, the go command, O(flags) and the Go
-    environment). When the fingerprint and the binary's bytes are as before, go is not
-    started at all. Under a C(go.work), or where extended attributes are not supported,
-    go runs every time.
+    directories its C(go.mod) replaces modules with, the libraries of its go.work, the
+    go.work itself, the go command, O(flags) and the Go environment). When the fingerprint
+    and the binary's bytes are as before, go is not started at all. Under a C(go.work) of
+    the user's (found above O(builds[].chdir)) with no O(builds[].workfile), or where
+    extended attributes are not supported, go runs every time.
+  - With O(builds[].workfile), the build gets a go.work of its own, written there (outside
+    the clone) and used through C(GOWORK). It holds the go version of its C(go.mod), C(use) of
+    O(builds[].chdir), and C(replace <module> => <directory>) for each module of
+    O(builds[].replace) that its C(go.mod) requires and whose directory holds a C(go.mod).
+    A go.work replace wins over the C(go.mod)'s, so a library resolves to the workspace's
+    clone whatever path the C(go.mod)'s own replace was written for; a service that does not
+    require it gets no replace.
   - Returns each binary's sha1, which the stack role puts in the recipe label of the service
     image it builds.
   - Use M(vhvcorp.devtools.go_install) for tools from the module proxy (C(go install
@@ -65,6 +73,20 @@ options:
           - The binary to write; its directory is made when missing.
         type: path
         required: true
+      workfile:
+        description:
+          - Where to write this build's own go.work (a file named C(go.work), outside the
+            clone); the build then runs with C(GOWORK) set to it. Rewritten only when its
+            content changes; nothing is written in check mode.
+          - Not given, go finds a go.work as usual (none: module mode).
+        type: path
+      replace:
+        description:
+          - Library modules resolved to local directories, module path to directory (a
+            clone with a C(go.mod)), through the go.work of O(builds[].workfile); only
+            those the build's C(go.mod) requires are replaced.
+        type: dict
+        default: {}
   go:
     description:
       - The go command. Default is the C(go) on PATH, else the go_toolchain role's.
@@ -86,21 +108,55 @@ options:
         are listed in RV(missing) and not built, so the caller can say what to do.
     type: bool
     default: true
+  fail_on_error:
+    description:
+      - Fail the task at the first build that fails, with the compiler's last lines.
+      - When false, each build that fails is reported in RV(results) (C(msg), and the
+        compiler's first lines in C(error)) and named in RV(failed_builds), its binary
+        left as it was, and the others are built; the task fails only when go cannot run
+        at all. The stack role uses it to bring up every service that builds.
+    type: bool
+    default: true
 """
 
 EXAMPLES = r"""
 - name: Build the services from their clones.
   vhvcorp.devtools.go_build:
     builds:
-      - name: auth-service
-        chdir: "{{ workspace }}/auth-service"
-        package: ./cmd/server
-        output: "{{ workspace }}/deploy/build/auth-service/server"
+      - name: user-service
+        chdir: "{{ workspace }}/go-user-service"
+        package: ./cmd
+        output: "{{ workspace }}/deploy/build/user-service/user-service"
   register: built
+
+- name: Build a service against the workspace's clone of its library (its go.mod's replace aside).
+  vhvcorp.devtools.go_build:
+    builds:
+      - name: auth-service
+        chdir: "{{ workspace }}/go-auth-service/server"
+        package: ./cmd
+        output: "{{ workspace }}/deploy/build/auth-service/auth-service"
+        workfile: "{{ workspace }}/deploy/build/auth-service/go.work"
+        replace:
+          github.com/vhvplatform/go-shared: "{{ workspace }}/go-shared"
 
 - name: Say which binaries changed.
   ansible.builtin.debug:
     msg: "{{ built.results | selectattr('changed') | map(attribute='name') | list }}"
+
+- name: Build every program that compiles, and report the others (compiler's first lines).
+  vhvcorp.devtools.go_build:
+    builds: "{{ my_builds }}"
+    fail_on_missing: false
+    fail_on_error: false
+  register: built
+
+- name: Say which did not compile, and why.
+  ansible.builtin.debug:
+    msg: "{{ item.name }}: {{ item.error }}"
+  loop: "{{ built.results | selectattr('error', 'defined') }}"
+  loop_control:
+    label: "{{ item.name }}"
 """
 
 RETURN = r"""
@@ -112,6 +168,46 @@ results:
   sample:
     - {name: auth-service, output: /home/dev/workspace/deploy/build/auth-service/server,
        sha1: 3f786850e387550fdab836ed7e6dc881de23001b, changed: false}
+  contains:
+    name:
+      description: The entry's O(builds[].name).
+      type: str
+      returned: always
+      sample: auth-service
+    output:
+      description: The binary's path.
+      type: str
+      returned: always
+      sample: /home/dev/workspace/deploy/build/auth-service/server
+    sha1:
+      description: The binary's sha1; null when there is none (check mode before the first
+        build) or its build failed.
+      type: str
+      returned: always
+      sample: 3f786850e387550fdab836ed7e6dc881de23001b
+    changed:
+      description: Whether the binary's bytes changed.
+      type: bool
+      returned: always
+      sample: false
+    msg:
+      description: What failed and what to do, with the compiler's last lines.
+      type: str
+      returned: when the build failed
+      sample: >-
+        `go build ./cmd/server` of auth-service in /home/dev/workspace/auth-service failed
+        (exit 1): ...
+    error:
+      description: The compiler's first lines (the package, then the first errors).
+      type: str
+      returned: when the build failed
+      sample: "# example.com/auth/internal/server\ninternal/server/server.go:12:9: undefined: nope"
+failed_builds:
+  description: The names of the entries whose build failed (O(fail_on_error=false)).
+  returned: always
+  type: list
+  elements: str
+  sample: [user-service]
 missing:
   description: The names of the entries whose O(builds[].chdir) has no C(go.mod) (not built).
   returned: always
@@ -144,12 +240,15 @@ def argument_spec():
                 chdir=dict(type="path", required=True),
                 package=dict(type="str", default="."),
                 output=dict(type="path", required=True),
+                workfile=dict(type="path"),
+                replace=dict(type="dict", default={}),
             ),
         ),
         go=dict(type="str"),
         flags=dict(type="list", elements="str", default=list(DEFAULT_FLAGS)),
         environment=dict(type="dict", default={"CGO_ENABLED": "0"}),
         fail_on_missing=dict(type="bool", default=True),
+        fail_on_error=dict(type="bool", default=True),
     )
 
 
@@ -173,6 +272,7 @@ def main():
             flags=params["flags"],
             environment=params["environment"],
             check_mode=module.check_mode,
+            fail_on_error=params["fail_on_error"],
         )
     except (GoBuildError, GoInstallError) as exc:
         module.fail_json(msg=str(exc), missing=[b["name"] for b in missing])
@@ -180,6 +280,7 @@ def main():
         changed=any(r["changed"] for r in results),
         results=results,
         missing=[b["name"] for b in missing],
+        failed_builds=[r["name"] for r in results if "error" in r],
     )
 
 

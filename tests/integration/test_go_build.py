@@ -1,6 +1,7 @@
 """go_build with the real go of this machine, on small Go modules written by the test."""
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,96 @@ def test_missing_module_and_compile_error(go, tmp_path):
     with pytest.raises(GoBuildError, match=r"(?s)`go build ./cmd/server` of one .*undefined: nope"):
         build_all(go, builds(tmp_path, "one"), environment=ENV)
     assert sorted(p.name for p in (tmp_path / "build/one").iterdir()) == []
+
+
+def test_a_library_resolves_to_its_clone_through_the_build_s_own_go_work(go, tmp_path, repo_root):
+    """The stand-in requires the demo library through `replace ... => ../../demo-shared`,
+    a path written for another layout (as go-shared's in the platform's services): from its
+    clone's root it points out of the workspace. It builds only through the go.work that
+    go_build writes for it (workfile + replace), and reruns stay fast and follow the
+    library's changes."""
+    counter = CountingGo(tmp_path, go)
+    files = repo_root / "roles/stack/files"
+    workspace = tmp_path / "ws"
+    shutil.copytree(files / "demo-service", workspace / "go-user-service")
+    shutil.copytree(files / "demo-shared", workspace / "demo-shared")
+    env = {"CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local"}
+    plain = {
+        "name": "user-service",
+        "chdir": str(workspace / "go-user-service"),
+        "package": "./cmd",
+        "output": str(tmp_path / "build/user-service/user-service"),
+    }
+    workfile = tmp_path / "build/user-service/go.work"
+    wanted = [
+        dict(
+            plain,
+            workfile=str(workfile),
+            replace={"github.com/vhvcorp/demo-shared": str(workspace / "demo-shared")},
+        )
+    ]
+
+    # Without the go.work: the go.mod's own replace, which does not resolve.
+    with pytest.raises(GoBuildError, match="replacement directory ../../demo-shared does not"):
+        build_all(go, [plain], environment=env)
+
+    first = build_all(counter.path, wanted, environment=env)[0]
+    assert first["changed"] and first["sha1"] == sha1_of(plain["output"])
+    assert workfile.read_text() == (
+        "// Written by vhvcorp.devtools' go_build for this build; rewritten on every build.\n"
+        "go 1.24\n\n"
+        f"use {workspace}/go-user-service\n"
+        f"replace github.com/vhvcorp/demo-shared => {workspace}/demo-shared\n"
+    )
+
+    def go_started() -> bool:
+        before = counter.starts()
+        build_all(counter.path, wanted, environment=env)
+        return counter.starts() > before
+
+    # Under its own go.work the build has a fingerprint: a rerun starts no go.
+    assert not go_started()
+    # The library's files are inputs: a change there is rebuilt into new bytes.
+    ports = workspace / "demo-shared/ports/ports.go"
+    ports.write_text(ports.read_text().replace("is not a port", "is no port"))
+    second = build_all(counter.path, wanted, environment=env)[0]
+    assert second["changed"] and second["sha1"] != first["sha1"]
+    assert not go_started()
+    # A go.work removed is written again (the same text: nothing to build).
+    workfile.unlink()
+    assert not go_started() and workfile.is_file()
+
+    # A module that does not require the library builds as it is, in module mode: no
+    # go.work (a stale one is removed), so a GOFLAGS=-mod=mod of the user's still works.
+    go_module(tmp_path, "plain", "hello")
+    other = dict(builds(tmp_path, "plain")[0], workfile=str(tmp_path / "build/plain/go.work"))
+    other["replace"] = wanted[0]["replace"]
+    Path(other["workfile"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(other["workfile"]).write_text("go 1.24\n")
+    assert build_all(go, [other], environment=dict(env, GOFLAGS="-mod=mod"))[0]["changed"]
+    assert not Path(other["workfile"]).exists()
+
+
+def test_fail_on_error_false_reports_each_failure_and_builds_the_others(go, tmp_path):
+    go_module(tmp_path, "good", "hello")
+    go_module(tmp_path, "broken", "hello")
+    (tmp_path / "broken/cmd/server/main.go").write_text(
+        'package main\n\nfunc main() { var n int = "text"; _ = n }\n'
+    )
+    good, broken = builds(tmp_path, "good", "broken")
+    results = build_all(go, [good, broken], environment=ENV, fail_on_error=False)
+
+    assert [r["name"] for r in results] == ["good", "broken"]
+    assert results[0]["sha1"] == sha1_of(good["output"]) and "error" not in results[0]
+    failure = results[1]
+    assert failure["sha1"] is None and failure["changed"] is False
+    # The compiler's first lines: the package, then the error with file and line.
+    first, second = failure["error"].splitlines()[:2]
+    assert first == "# example.com/broken/cmd/server"
+    assert second.startswith("cmd/server/main.go:3:") and '"text"' in second
+    assert "`go build ./cmd/server` of broken" in failure["msg"]
+    assert not Path(broken["output"]).exists()
+
+    # The default still stops at the first failure.
+    with pytest.raises(GoBuildError, match="of broken"):
+        build_all(go, [broken], environment=ENV)

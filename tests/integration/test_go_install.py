@@ -250,6 +250,9 @@ def test_every_default_tool_is_a_main_package_at_its_pinned_version(repo_root):
         "grpcurl",
         "protoc-gen-go",
         "protoc-gen-go-grpc",
+        "protoc-gen-grpc-gateway",
+        "protoc-gen-openapiv2",
+        "swag",
         "mockgen",
         "migrate",
     }

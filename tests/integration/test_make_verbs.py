@@ -18,7 +18,7 @@ PROJECT = "vhvcorp-verbstest"
 
 
 @pytest.fixture(scope="module")
-def workspace_args(playbook, make_workspace, tmp_path_factory) -> dict:
+def workspace_args(make_workspace, tmp_path_factory) -> dict:
     """A workspace with the workspace role's .env, and ARGS= naming it and the project."""
     root = tmp_path_factory.mktemp("verbs")
     workspace = root / "ws"

@@ -1,8 +1,9 @@
-"""A local service image as the stack role builds it (its build-services tasks: go_build, the
-Dockerfile, docker build), healthy by the health probe it carries and by nothing of the
-service's own. The image is the stand-in's, under a namespace of this test (the Debian base
-tagged into it), run with no published port: Docker runs the image's HEALTHCHECK inside the
-container. No compose project and no fixed port, so it needs no stack lock."""
+"""A local service image as the stack role builds it (its compile and build-services tasks:
+go_build, the Dockerfile, docker build), healthy by the health probe it carries and by
+nothing of the service's own. The image is the stand-in's, under a namespace of this test
+(the Debian base tagged into it), run with no published port: Docker runs the image's
+HEALTHCHECK inside the container. No compose project and no fixed port, so it needs no
+stack lock."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import shutil
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -18,45 +20,34 @@ PROBE = ["/usr/local/bin/healthprobe", "-http", "http://127.0.0.1:8081/ready"]
 PROBE_GRPC = [*PROBE, "-grpc", "127.0.0.1:50051"]
 RECIPE = "org.vhvcorp.devtools.recipe"
 
-PLAY = """\
-- name: Build the local image of one service as the stack role does.
-  hosts: localhost
-  gather_facts: false
-  roles:
-    - role: vhvcorp.devtools.stack
-      stack_action: render
-  tasks:
-    - name: Build it with the role's own tasks.
-      ansible.builtin.include_role:
-        name: vhvcorp.devtools.stack
-        tasks_from: build-services.yml
-      vars:
-        _stack_build_services: >-
-          {{ _stack_catalog.containers | selectattr('kind', 'equalto', 'service') | list }}
-"""
-
 
 @pytest.fixture(scope="module")
-def built(engine, tmp_path_factory, repo_root, playbook):
-    """auth-service's image, built from a copy of the stand-in; the play and its options."""
+def built(
+    engine,
+    tmp_path_factory,
+    repo_root,
+    playbook,
+    stack_build_play,
+    one_service_stack,
+    standin_fixtures,
+):
+    """auth-service's image, built from a copy of the stand-in where the catalog has the
+    real one (go-auth-service/server), its library beside it; the play and its options."""
     root = tmp_path_factory.mktemp("image")
     workspace = root / "ws"
-    shutil.copytree(repo_root / "roles/stack/files/demo-service", workspace / "auth-service")
+    files = repo_root / "roles/stack/files"
+    shutil.copytree(files / "demo-service", workspace / "go-auth-service/server")
+    shutil.copytree(files / "demo-shared", workspace / "demo-shared")
     (workspace / ".env").write_text("LOG_LEVEL=info\n")
-    (root / "build.yml").write_text(PLAY)
     namespace = f"probetest-{uuid.uuid4().hex[:8]}"
     engine.images.get(BASE_IMAGE).tag(f"{namespace}/debian", "bookworm")
     options = {
-        "stack_workspace_dir": str(workspace),
-        "stack_image_source": "local",
-        "stack_profile": "custom",
-        "stack_custom_components": [],
-        "stack_services": ["auth-service"],
-        "stack_project": namespace,
-        "stack_local_namespace": namespace,
-        "stack_validate": False,
+        **one_service_stack(workspace, namespace),
+        # The catalog's auth-service generates code from server/proto; the stand-in has none.
+        "stack_generate": False,
+        "stack_libraries": [standin_fixtures.DEMO_LIBRARY],
     }
-    made = {"play": root / "build.yml", "options": options, "image": f"{namespace}/auth-service"}
+    made = {"play": stack_build_play, "options": options, "image": f"{namespace}/auth-service"}
     build(playbook, made)
     yield made
     for image in (f"{namespace}/auth-service:latest", f"{namespace}/debian:bookworm"):
@@ -88,12 +79,17 @@ def run(engine, container_label, image: str, **env: str):
         image,
         detach=True,
         labels=container_label,
-        environment={"HTTP_PORT": "8081", "GRPC_PORT": "50051", **env},
+        environment={"AUTH_SERVICE_HTTP_PORT": "8081", "AUTH_SERVICE_PORT": "50051", **env},
         healthcheck={"interval": 1_000_000_000, "timeout": 3_000_000_000, "retries": 3},
     )
 
 
 def test_the_image_is_healthy_by_the_probe_and_unhealthy_saying_why(engine, container_label, built):
+    # Built through the go.work the role wrote for it: the library is the workspace's clone.
+    workspace = built["options"]["stack_workspace_dir"]
+    workfile = (Path(workspace) / "deploy/build/auth-service/go.work").read_text()
+    assert f"\nuse {workspace}/go-auth-service/server\n" in workfile
+    assert f"\nreplace github.com/vhvcorp/demo-shared => {workspace}/demo-shared\n" in workfile
     image = engine.images.get(built["image"])
     # auth-service has grpc_health: true, so the probe asks /ready and gRPC health.
     assert image.attrs["Config"]["Healthcheck"]["Test"] == ["CMD", *PROBE_GRPC]

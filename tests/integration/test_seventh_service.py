@@ -21,7 +21,7 @@ BILLING = {
     "depends_on": ["mongodb"],
     "metrics_path": "/metrics",
     "image": None,
-    "build": {"package": "./cmd/server", "binary": "server"},
+    "build": {"package": "./cmd/server", "binary": "server", "module_dir": "src"},
     "environment": {},
 }
 
@@ -70,7 +70,11 @@ def test_a_seventh_service_in_services_yml_reaches_every_artefact(playbook, repo
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     report = json.loads(result.stdout)
 
-    assert shown(report, "Show what the repositories role would clone.")[-1] == "billing-service"
+    # The services' repositories, then the libraries they share.
+    assert shown(report, "Show what the repositories role would clone.")[-2:] == [
+        "billing-service",
+        "go-shared",
+    ]
     endpoints = shown(report, "Show the health endpoints.")
     assert {e["name"] for e in endpoints if "billing-service" in e["name"]}, endpoints
 
@@ -81,7 +85,7 @@ def test_a_seventh_service_in_services_yml_reaches_every_artefact(playbook, repo
 
     launch = json.loads((workspace / ".vscode" / "launch.json").read_text())
     (billing_launch,) = [c for c in launch["configurations"] if c["name"] == "billing-service"]
-    assert billing_launch["program"] == "${workspaceFolder}/billing-service/cmd/server"
+    assert billing_launch["program"] == "${workspaceFolder}/billing-service/src/cmd/server"
     # Its debug .env reaches it, and it the stack, at the published addresses.
     debug = (workspace / ".vscode" / "debug" / ".env").read_text()
     assert "BILLING_SERVICE_URL=127.0.0.1:50056\n" in debug

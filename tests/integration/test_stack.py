@@ -82,10 +82,10 @@ def redis_command(*words: str) -> list:
 
 
 @pytest.fixture(scope="module")
-def stack(playbook, make_workspace, tmp_path_factory):
+def stack(make_workspace, tmp_path_factory):
     """A workspace with the workspace role's .env, and the options of every stack run."""
     workspace = tmp_path_factory.mktemp("stack") / "ws"
-    make_workspace(workspace)
+    env = make_workspace(workspace)
     options = [
         "-e", f"workspace={workspace}",
         "-e", "image_source=local",
@@ -94,9 +94,6 @@ def stack(playbook, make_workspace, tmp_path_factory):
         "-e", f"devtools_stack_project={PROJECT}",
         "-e", f"devtools_stack_port_offset={OFFSET}",
     ]  # fmt: skip
-    env = dict(
-        line.split("=", 1) for line in (workspace / ".env").read_text().splitlines() if "=" in line
-    )
     yield {"workspace": workspace, "options": options, "env": env}
     subprocess.run(
         ["docker", "compose", "-p", PROJECT, "down", "--volumes", "--remove-orphans"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import signal
 import socket
@@ -99,7 +100,14 @@ class Redis:
         return answer
 
     def wait(self) -> None:
-        eventually(self.ping, 30, f"Redis on {self.port} did not answer PING")
+        # 60 s: on a loaded machine (the CI shares two cores) a container can take half a
+        # minute to start; the failure says what the container did meanwhile.
+        try:
+            eventually(self.ping, 60, f"Redis on {self.port} did not answer PING")
+        except pytest.fail.Exception as exc:
+            self.container.reload()
+            logs = self.container.logs(tail=20).decode(errors="replace")
+            pytest.fail(f"{exc}; container {self.container.status}, its log:\n{logs}")
 
     def stop(self) -> None:
         self.container.stop(timeout=5)
@@ -128,16 +136,14 @@ class Standin:
         cwd: Path | None = None,
         ports=None,
     ):
-        """ports: (HTTP, gRPC or None) when they come from the .env in cwd, not from env."""
+        """ports: (HTTP, gRPC or None) when they come from the .env in cwd, not from env's
+        <PREFIX>_ variables (port_env)."""
         self.binary = binary
         self.healthprobe = healthprobe
         self.log = log
         self.env = env
         self.cwd = cwd
-        self.http_port, self.grpc_port = ports or (
-            int(env["HTTP_PORT"]),
-            int(env["GRPC_PORT"]) if env.get("GRPC_PORT") else None,
-        )
+        self.http_port, self.grpc_port = ports or env_ports(env)
         self.base = f"http://127.0.0.1:{self.http_port}"
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
@@ -195,17 +201,41 @@ class Standin:
             self.proc.wait()
 
 
+def prefix(service: str) -> str:
+    return service.upper().replace("-", "_")
+
+
+def port_env(service: str, http_port: int, grpc_port: int | None = None) -> dict[str, str]:
+    """A service's ports as the platform's services read them (go-shared's names):
+    <PREFIX>_HTTP_PORT and <PREFIX>_PORT (gRPC) with gRPC, <PREFIX>_PORT (HTTP) without."""
+    if grpc_port is None:
+        return {f"{prefix(service)}_PORT": str(http_port)}
+    return {
+        f"{prefix(service)}_HTTP_PORT": str(http_port),
+        f"{prefix(service)}_PORT": str(grpc_port),
+    }
+
+
+def env_ports(env: dict[str, str]) -> tuple[int, int | None]:
+    """(HTTP, gRPC or None) of the stand-in's environment, read back from port_env's names."""
+    service = prefix(env.get("SERVICE_NAME", "demo-service"))
+    if f"{service}_HTTP_PORT" in env:
+        return int(env[f"{service}_HTTP_PORT"]), int(env[f"{service}_PORT"])
+    return int(env[f"{service}_PORT"]), None
+
+
 @pytest.fixture
 def run_standin(standin_binary, healthprobe, tmp_path) -> Iterator[Callable[..., Standin]]:
-    """Start stand-ins: run_standin(SERVICE_NAME=..., MONGODB_URI=..., ...) -> Standin."""
+    """Start stand-ins: run_standin(SERVICE_NAME=..., MONGODB_URI=..., ...) -> Standin; its
+    ports free ones, with gRPC unless grpc=False."""
     started: list[Standin] = []
 
-    def start(**overrides: str) -> Standin:
+    def start(grpc: bool = True, **overrides: str) -> Standin:
+        service = overrides.get("SERVICE_NAME", "auth-service")
         env = {
             "PATH": "/usr/bin:/bin",
-            "SERVICE_NAME": "auth-service",
-            "HTTP_PORT": str(free_port()),
-            "GRPC_PORT": str(free_port()),
+            "SERVICE_NAME": service,
+            **port_env(service, free_port(), free_port() if grpc else None),
             "LOG_LEVEL": "debug",
         }
         env.update(overrides)
@@ -373,7 +403,7 @@ def test_standin_checks_selects_the_checks(run_standin, redis_server):
         MONGODB_URI=down,
         REDIS_URL=redis_server.url,
         STANDIN_CHECKS="redis",
-        GRPC_PORT="",
+        grpc=False,
     )
     assert only_redis.health() == (
         200,
@@ -405,14 +435,20 @@ def test_fail_health_makes_every_health_check_fail(run_standin, redis_server, fe
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
-        ("HTTP_PORT", "eighty"),
+        ("AUTH_SERVICE_HTTP_PORT", "eighty"),
+        ("AUTH_SERVICE_PORT", "70000"),
         ("STANDIN_FAIL_HEALTH", "maybe"),
         ("STANDIN_CHECKS", "mongodb,rabbitmq"),
         ("MONGODB_MAX_IDLE_TIME", "a minute"),
     ],
 )
 def test_bad_setting_stops_it_with_a_message_naming_the_variable(standin_binary, variable, value):
-    env = {"PATH": "/usr/bin:/bin", "HTTP_PORT": str(free_port()), variable: value}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SERVICE_NAME": "auth-service",
+        **port_env("auth-service", free_port(), free_port()),
+        variable: value,
+    }
     done = subprocess.run(
         [str(standin_binary)], env=env, capture_output=True, text=True, timeout=15, check=False
     )
@@ -519,8 +555,7 @@ def test_runs_unprivileged_in_a_debian_container(
         user="65534:65534",
         environment={
             "SERVICE_NAME": "system-config-service",
-            "HTTP_PORT": "8085",
-            "GRPC_PORT": "50055",
+            **port_env("system-config-service", 8085, 50055),
             "STANDIN_CHECKS": "",
         },
         volumes={
@@ -557,30 +592,50 @@ def git(*args: str, cwd: Path | None = None) -> str:
 
 
 def test_fixture_repositories_clone_and_build(tmp_path, healthprobe, go_build):
-    services = standin_fixtures.catalog_services()
-    assert len(services) == 6
+    """One repository per service of the catalog, laid out as its entry says (auth's module
+    in server/, tenant's main in cmd/tenant), and the library's: each clone builds against
+    the library's clone beside it and runs."""
+    catalog = {s["repository"]: s for s in standin_fixtures._catalog()}
+    services = standin_fixtures.catalog_services(field="repository")
+    assert len(services) == 6 and services[1] == "go-auth-service"
     remotes = tmp_path / "remotes"
     repos = standin_fixtures.make_service_repositories(remotes, services)
-    assert repos == {name: (remotes / f"{name}.git").resolve() for name in services}
+    repos["demo-shared"] = standin_fixtures.make_library_repository(remotes)
+    assert repos == {name: (remotes / f"{name}.git").resolve() for name in repos}
     base = standin_fixtures.base_url(remotes)
     heads = {name: git("rev-parse", "main", cwd=repo) for name, repo in repos.items()}
 
     # Making them again changes nothing.
-    assert standin_fixtures.make_service_repositories(remotes, services) == repos
+    standin_fixtures.make_library_repository(remotes)
+    assert standin_fixtures.make_service_repositories(remotes, services) == {
+        n: r for n, r in repos.items() if n in services
+    }
     assert {name: git("rev-parse", "main", cwd=repo) for name, repo in repos.items()} == heads
 
+    clones = tmp_path / "clones"
+    git("clone", "--quiet", f"{base}/demo-shared.git", str(clones / "demo-shared"))
+    assert (clones / "demo-shared/ports/ports.go").is_file()
     for name in services:
-        clone = tmp_path / "clones" / name
+        clone = clones / name
         git("clone", "--quiet", f"{base}/{name}.git", str(clone))
         assert git("rev-parse", "--abbrev-ref", "HEAD", cwd=clone) == "main"
         readme = (clone / "README.md").read_text()
         assert readme.startswith(f"# {name}\n")
-        assert "FROM golang:" in (clone / "Dockerfile").read_text()
-        assert (clone / "go.sum").read_text() == (SOURCE / "go.sum").read_text()
-        binary = clone / "server"
-        go_build(clone, binary)
+        build = catalog[name]["build"]
+        module = clone / build.get("module_dir", ".")
+        assert "FROM golang:" in (module / "Dockerfile").read_text()
+        assert (module / "go.sum").read_text() == (SOURCE / "go.sum").read_text()
+        assert (module / build["package"] / "main.go").is_file()
+        binary = tmp_path / "bin" / name / "server"
+        binary.parent.mkdir(parents=True)
+        go_build(module, binary, build["package"], clones / "demo-shared")
         # The build is real and runs: it answers /ready (no checks apply) to the probe.
-        env = {"SERVICE_NAME": name, "HTTP_PORT": str(free_port()), "STANDIN_CHECKS": ""}
+        service = catalog[name]["name"]
+        env = {
+            "SERVICE_NAME": service,
+            **port_env(service, free_port(), catalog[name]["grpc_port"] and free_port()),
+            "STANDIN_CHECKS": "",
+        }
         standin = Standin(binary, tmp_path / f"{name}.log", env, healthprobe)
         try:
             probe = standin.probe("/ready")
@@ -590,7 +645,8 @@ def test_fixture_repositories_clone_and_build(tmp_path, healthprobe, go_build):
 
     verify = subprocess.run(
         [GO, "mod", "verify"],
-        cwd=tmp_path / "clones" / services[0],
+        cwd=clones / services[0],
+        env=dict(os.environ, GOWORK=str(tmp_path / "bin" / services[0] / "go.work")),
         capture_output=True,
         text=True,
         timeout=300,

@@ -120,10 +120,16 @@ def test_role_twice_keeps_secrets_and_user_edits_and_changes_nothing(
         "notification-service",
         "system-config-service",
     ]
-    # The main package of each, run where its host-side .env is.
-    assert {c["program"] for c in launch["configurations"]} == {
-        "${workspaceFolder}/" + name + "/cmd/server" for name in names
-    }
+    # The main package of each (in the real platform's repositories), run where its
+    # host-side .env is.
+    assert [c["program"] for c in launch["configurations"]] == [
+        "${workspaceFolder}/go-api-gateway/cmd",
+        "${workspaceFolder}/go-auth-service/server/cmd",
+        "${workspaceFolder}/go-user-service/cmd",
+        "${workspaceFolder}/go-tenant-service/cmd/tenant",
+        "${workspaceFolder}/go-notification-service/cmd",
+        "${workspaceFolder}/go-system-config-service/cmd",
+    ]
     assert {(c["cwd"], c["envFile"]) for c in launch["configurations"]} == {
         ("${workspaceFolder}/.vscode/debug", "${workspaceFolder}/.vscode/debug/.env")
     }

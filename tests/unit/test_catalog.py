@@ -8,6 +8,7 @@ import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.vhvcorp.devtools.plugins.filter import catalog as c
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_generate import normalize_steps
 
 REPO = Path(__file__).resolve().parents[2]
 GROUP_VARS = REPO / "group_vars" / "all"
@@ -144,7 +145,7 @@ def test_full_profile_from_the_registry_has_everything_behind_the_mirror(gv):
         "jaeger",
     ]
     assert names["mongodb"]["image"] == "mirror.example.com/hub/mongo:7.0"
-    assert names["auth-service"]["image"] == "mirror.example.com/hub/vhvcorp/auth-service:latest"
+    assert names["auth-service"]["image"] == "mirror.example.com/hub/vhvcorp/go-auth-service:latest"
     assert names["auth-service"]["healthcheck"]["test"][:2] == ["CMD", "curl"]
     assert cat["warnings"] == [] and cat["substitutions"] == []
 
@@ -205,6 +206,83 @@ def test_bad_catalog_entries_fail_naming_them(gv):
         c.stack_catalog(services, gv["devtools_stack_components"], settings(gv))
 
 
+def test_the_defaults_are_the_real_platform_s_repositories_and_main_packages(gv):
+    """github.com/vhvplatform's go-<name> repositories, their main packages (tenant's in
+    cmd/tenant, auth's module in server/), notification without gRPC, go-shared beside."""
+    assert gv["devtools_git_org"] == "vhvplatform"
+    names = by_name(build(gv))
+    layout = {
+        n: (names[n]["build"]["source_dir"].split("/go-platform/")[1], names[n]["build"]["package"])
+        for n in names
+        if names[n]["kind"] == "service"
+    }
+    assert layout == {
+        "api-gateway": ("go-api-gateway", "./cmd"),
+        "auth-service": ("go-auth-service/server", "./cmd"),
+        "user-service": ("go-user-service", "./cmd"),
+        "tenant-service": ("go-tenant-service", "./cmd/tenant"),
+        "notification-service": ("go-notification-service", "./cmd"),
+        "system-config-service": ("go-system-config-service", "./cmd"),
+    }
+    assert build(gv, libraries=gv["devtools_libraries"])["libraries"] == [
+        {
+            "name": "go-shared",
+            "repository": "go-shared",
+            "module": "github.com/vhvplatform/go-shared",
+            "dir": "/home/dev/workspace/go-platform/go-shared",
+        }
+    ]
+
+
+def test_a_service_s_build_is_normalised_and_overridable(gv):
+    over = dict(
+        gv["devtools_services"][2],
+        build={"module_dir": "./srv/", "package": "cmd/api/"},
+        depends_on=[],
+    )
+    built = by_name(
+        c.stack_catalog([over], {}, settings(gv, profile="custom", custom_components=[]))
+    )
+    build = built["user-service"]["build"]
+    assert {k: v for k, v in build.items() if k != "generate"} == {
+        "repository": "go-user-service",
+        "module_dir": "srv",
+        "source_dir": "/home/dev/workspace/go-platform/go-user-service/srv",
+        "package": "./cmd/api",
+        "binary": "user-service",  # the service's name when not given
+        # Generation runs in the clone, not in the module's directory.
+        "clone_dir": "/home/dev/workspace/go-platform/go-user-service",
+    }
+
+
+@pytest.mark.parametrize(
+    ("build_", "message"),
+    [
+        ({"module_dir": "../elsewhere"}, r"module_dir is '\.\./elsewhere'; give a path inside"),
+        ({"package": "/abs/cmd"}, r"package is '/abs/cmd'"),
+    ],
+)
+def test_a_build_outside_the_clone_fails_naming_it(gv, build_, message):
+    bad = dict(gv["devtools_services"][2], build=build_, depends_on=[])
+    with pytest.raises(
+        AnsibleFilterError, match=r"devtools_services\[user-service\]\.build\." + message
+    ):
+        c.stack_catalog([bad], {}, settings(gv, profile="custom", custom_components=[]))
+
+
+@pytest.mark.parametrize(
+    ("libraries", "message"),
+    [
+        ([{"name": "x"}], "devtools_libraries\\[0\\] is .*give its module"),
+        ([{"module": "m", "repository": "Bad Name"}], "repository is 'Bad Name'"),
+        ([{"module": "m", "repository": "a"}, {"module": "m", "repository": "b"}], "listed twice"),
+    ],
+)
+def test_bad_libraries_fail_naming_them(gv, libraries, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        build(gv, libraries=libraries)
+
+
 # --- the normalised containers -------------------------------------------------------------
 
 
@@ -213,7 +291,8 @@ def test_services_get_their_ports_env_and_the_infrastructure_by_name(gv):
     assert auth["env_file"] is True
     env = auth["environment"]
     assert env["SERVICE_NAME"] == "auth-service"
-    assert (env["HTTP_PORT"], env["GRPC_PORT"]) == ("8081", "50051")
+    # Its ports reach it as the .env's AUTH_SERVICE_HTTP_PORT and AUTH_SERVICE_PORT only.
+    assert not {"HTTP_PORT", "GRPC_PORT"} & set(env)
     assert env["MONGODB_URI"] == "mongodb://mongodb:27017"
     assert env["REDIS_URL"] == "redis://redis:6379/0"
     assert env["RABBITMQ_URL"].endswith("@rabbitmq:5672/")
@@ -230,11 +309,16 @@ def test_services_get_their_ports_env_and_the_infrastructure_by_name(gv):
         "-grpc",
         "127.0.0.1:50051",
     ]
+    # The real platform's layout: auth's Go module is in server/ of go-auth-service.
     assert auth["build"] == {
-        "repository": "auth-service",
-        "source_dir": "/home/dev/workspace/go-platform/auth-service",
-        "package": "./cmd/server",
-        "binary": "server",
+        "repository": "go-auth-service",
+        "module_dir": "server",
+        "source_dir": "/home/dev/workspace/go-platform/go-auth-service/server",
+        "package": "./cmd",
+        "binary": "auth-service",
+        "clone_dir": "/home/dev/workspace/go-platform/go-auth-service",
+        # As the catalog says it, checked (tests/unit/test_go_generate.py: the command).
+        "generate": normalize_steps(gv["devtools_services"][1]["generate"], "auth"),
     }
     assert auth["metrics"] == {
         "job": "auth-service",
@@ -270,8 +354,8 @@ def test_local_health_checks_are_the_probe_asking_ready_and_grpc_where_the_catal
             expected += ["-grpc", f"127.0.0.1:{svc['grpc_port']}"]
         assert x["healthcheck"]["test"] == expected, svc["name"]
         assert x["grpc_health"] is (svc["name"] in grpc)
-    # notification-service has a gRPC port but no health service there.
-    assert names["notification-service"]["ports"][1]["container"] == 50054
+    # notification-service has no gRPC port (the real one serves HTTP only).
+    assert [p["container"] for p in names["notification-service"]["ports"]] == [8084]
     # Registry images keep the HTTP check compose gives them (curl of health_path).
     registry = by_name(build(gv, image_source="registry"))["user-service"]
     assert registry["healthcheck"]["test"] == [
@@ -303,6 +387,24 @@ def test_a_service_binary_cannot_take_the_probe_s_place(gv):
     ]
     with pytest.raises(AnsibleFilterError, match="binary is 'healthprobe', the health probe's"):
         c.stack_catalog(services, gv["devtools_stack_components"], settings(gv))
+
+
+def test_generation_is_asked_by_auth_and_user_only_and_checked_with_the_catalog(gv):
+    services = by_name(build(gv))
+    asked = {n: x["build"]["generate"] for n, x in services.items() if x["kind"] == "service"}
+    assert [n for n, steps in asked.items() if steps] == ["auth-service", "user-service"]
+    # user-service's docs package, as swag init makes it (the command: test_go_generate.py).
+    assert [(s["tool"], s["main"], s["output"]) for s in asked["user-service"]] == [
+        ("swag", "cmd/main.go", "docs")
+    ]
+    wrong = [dict(gv["devtools_services"][1], generate=[{"tool": "buf"}])]
+    with pytest.raises(
+        AnsibleFilterError,
+        match=r"devtools_services\[auth-service\]\.generate\[0\]\.tool is 'buf'; choose one of",
+    ):
+        c.stack_catalog(wrong, gv["devtools_stack_components"], settings(gv))
+    # The registry source builds nothing, and generates nothing.
+    assert by_name(build(gv, image_source="registry"))["auth-service"]["build"] is None
 
 
 def test_health_endpoints_ask_grpc_health_only_where_the_catalog_says(gv):
@@ -390,9 +492,13 @@ def test_dev_overlay_mounts_the_sources_and_runs_air(gv):
     assert auth["image"] == "golang:1.24-bookworm"
     assert auth["volumes"][0] == {
         "type": "bind",
-        "source": "/home/dev/workspace/go-platform/auth-service",
+        "source": "/home/dev/workspace/go-platform/go-auth-service",
         "target": "/src",
     }
+    # The clone at /src, go building its main package in its Go module's directory.
+    assert auth["working_dir"] == "/src/server"
+    assert "go build -o /tmp/bin/app ./cmd'" in auth["command"][2]
+    assert dev["services"]["user-service"]["working_dir"] == "/src"
     assert "air@v1.61.7" in auth["command"][2]
     # Built from /src, run where the base file mounts the .env: as build.bin, since air
     # 1.61.7 ignores a build.full_bin flag (it ran its default ./tmp/main, not found).
@@ -413,9 +519,7 @@ def test_local_dev_overlay_runs_the_local_go_image_on_this_machines_module_cache
     }
     auth = c.stack_compose(build(gv), "dev", options)["services"]["auth-service"]
     assert auth["image"] == "vhvcorp-local/golang:bookworm"
-    assert auth["command"][2].startswith(
-        "exec air --build.cmd 'go build -o /tmp/bin/app ./cmd/server'"
-    )
+    assert auth["command"][2].startswith("exec air --build.cmd 'go build -o /tmp/bin/app ./cmd'")
     assert "go install" not in auth["command"][2]
     assert auth["environment"]["GOPROXY"] == "off"
     assert auth["environment"]["GOMODCACHE"] == "/gomodcache"
@@ -553,6 +657,36 @@ def test_dotenv_values_reads_the_workspace_file():
     assert c.dotenv_values("# c\nA=1\nB='x y'\n") == {"A": "1", "B": "x y"}
     with pytest.raises(AnsibleFilterError, match="line 1"):
         c.dotenv_values("not a line\n")
+
+
+def test_the_demo_builds_every_service_from_the_demo_dir_and_its_package(gv):
+    demo = {"demo": True, "demo_dir": "/collections/vhvcorp/devtools/roles/stack/files/demo"}
+    cat = build(gv, demo_package="./cmd", **demo)
+    assert cat["demo"] is True
+    for service in gv["devtools_services"]:
+        container = by_name(cat)[service["name"]]
+        assert container["build"]["source_dir"] == demo["demo_dir"]
+        assert container["build"]["package"] == "./cmd"
+        assert container["build"]["binary"] == service["build"]["binary"]
+        # The demo carries all its code: none of the catalog's generation runs.
+        assert container["build"]["generate"] == []
+    # Its library is the demo's own, beside it in the collection, whatever the catalog says.
+    assert cat["libraries"] == [
+        {
+            "name": "demo-shared",
+            "repository": "demo-shared",
+            "module": "github.com/vhvcorp/demo-shared",
+            "dir": "/collections/vhvcorp/devtools/roles/stack/files/demo-shared",
+        }
+    ]
+    # Without the demo: each from its clone in the workspace.
+    clone = by_name(build(gv))["auth-service"]["build"]
+    assert clone["source_dir"] == "/home/dev/workspace/go-platform/go-auth-service/server"
+    assert build(gv)["demo"] is False
+    # Registry images are not built: no demo there.
+    assert build(gv, image_source="registry", demo_package="./cmd", **demo)["demo"] is False
+    with pytest.raises(AnsibleFilterError, match="demo_dir and demo_package"):
+        build(gv, demo=True)
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,7 @@ def test_role_defaults_are_exactly_its_documented_options(role: Path):
 
 
 def test_example_inventory_has_a_group_per_platform_with_its_settings(ansible):
-    listing = ansible("ansible-inventory", "-i", REPO / "inventories/examples", "--list")
+    listing = ansible("ansible-inventory", "-i", REPO / "inventories/fleet", "--list")
     assert listing.returncode == 0, listing.stderr
     inventory = json.loads(listing.stdout)
     assert {"macos", "linux", "wsl2", "remote"} <= set(inventory["all"]["children"])

@@ -137,6 +137,8 @@ WORKFLOW_TOOLS = {
     "rsync",
 }
 
+# protoc and the well-known .proto files, for the services' code generation (go_generate).
+PROTOC = {"Debian": {"protobuf-compiler", "libprotobuf-dev"}, "Darwin": {"protobuf"}}
 
 DPKG_PROBE = PRE + "Ask dpkg which of the packages are installed already (apt is slow to say so)."
 
@@ -146,7 +148,7 @@ def test_debian_installs_the_missing_packages_with_apt(ansible, tmp_path):
     run = run_role(ansible, tmp_path, "prerequisites", facts("Debian"))
     assert run["rc"] == 0 and run["stats"]["failures"] == 0
     assert ran(run, PRE + "Install the packages.")["include"] == "setup-Debian.yml"
-    assert WORKFLOW_TOOLS | {"curl"} <= set(ran(run, DPKG_PROBE)["cmd"][4:])
+    assert WORKFLOW_TOOLS | {"curl"} | PROTOC["Debian"] <= set(ran(run, DPKG_PROBE)["cmd"][4:])
     # Packages every Debian system has (Essential: yes): dpkg says so, and apt is not run.
     run = run_role(
         ansible,
@@ -211,7 +213,7 @@ def test_macos_installs_with_homebrew_never_as_root(ansible, tmp_path):
     )
     brew = ran(run, PRE + "Install the packages with Homebrew.")
     assert brew["action"] == "community.general.homebrew"
-    assert set(brew["invocation"]["module_args"]["name"]) == {"git", "jq"}
+    assert set(brew["invocation"]["module_args"]["name"]) == {"git", "jq"} | PROTOC["Darwin"]
     assert brew["invocation"]["module_args"]["path"] == "/usr/bin"
     assert "brew" in failure(run)
 
@@ -462,7 +464,7 @@ def test_kube_tools_on_macos_uses_homebrew_formulas_without_become(ansible, tmp_
 def test_kube_tools_default_on_debian_leaves_kubectl_and_would_build_helm_with_go(
     ansible, tmp_path
 ):
-    search_path = tools_on_path(tmp_path, kubectl="1.32.4", go="1.26.8")
+    search_path = tools_on_path(tmp_path, kubectl="1.37.2", go="1.26.8")
     run = run_role(
         ansible, tmp_path, "kube_tools", facts("Debian"), kube_tools_search_path=search_path
     )
@@ -470,7 +472,7 @@ def test_kube_tools_default_on_debian_leaves_kubectl_and_would_build_helm_with_g
     tools = report(run)
     # A kubectl above the minimum is left alone.
     assert tools["kubectl"]["status"] == "present"
-    assert tools["kubectl"]["version"] == "1.32.4"
+    assert tools["kubectl"]["version"] == "1.37.2"
     assert tools["helm"] == {
         "tool": "helm",
         "method": "go",
@@ -482,6 +484,41 @@ def test_kube_tools_default_on_debian_leaves_kubectl_and_would_build_helm_with_g
     build = ran_or_skipped(run, KT + "Build the tool with go install.")
     assert build["skipped"] and "check mode" in build["msg"]
     assert not any("with Homebrew" in name or "release binary" in name for name in run["tasks"])
+
+
+def test_kube_tools_default_replaces_debians_kubectl_with_one_built_from_its_module(
+    ansible, tmp_path
+):
+    # Debian's kubectl 1.20 is below the default minimum (kubectl's skew policy): the go
+    # method builds kubectl from the role's main package over k8s.io/kubectl, at the
+    # version asked for; the module's version is Kubernetes' with 0 for its major.
+    search_path = tools_on_path(tmp_path, kubectl="1.20.15", go="1.26.8")
+    run = run_role(
+        ansible,
+        tmp_path,
+        "kube_tools",
+        facts("Debian"),
+        kube_tools_tools=["kubectl"],
+        kube_tools_search_path=search_path,
+    )
+    assert run["rc"] == 0, run["stats"]
+    assert report(run)["kubectl"] == {
+        "tool": "kubectl",
+        "method": "go",
+        "status": "would install",
+        "version": "",
+        "reason": "",
+    }
+    source = ran(run, KT + "Copy the tool's main package.")
+    assert source["changed"]
+    assert source["invocation"]["module_args"]["dest"].endswith("/kube-tools/kubectl-1.37.2-src/")
+    gomod = ran(run, KT + "Write the go.mod of the tool's version.")
+    assert gomod["changed"]
+    build = ran_or_skipped(
+        run, KT + "Build the tool from its main package (about 2 minutes the first time)."
+    )
+    assert build["skipped"]
+    assert skipped_or_absent(run, KT + "Build the tool with go install.")
 
 
 def ran_or_skipped(run: dict, name: str) -> dict:
@@ -565,10 +602,18 @@ def test_kube_tools_binary_method_reports_an_unreachable_release_host(ansible, t
     assert "Connection refused" in reason and reason.endswith(f"({release}.sha256)")
 
 
-def test_kube_tools_refuses_go_for_kubectl_before_doing_anything(ansible, tmp_path):
-    run = run_role(ansible, tmp_path, "kube_tools", facts("Debian"), kube_tools_kubectl_method="go")
+def test_kube_tools_refuses_go_for_minikube_before_doing_anything(ansible, tmp_path):
+    # kubectl, helm and kind build with Go; minikube has no go method.
+    run = run_role(
+        ansible,
+        tmp_path,
+        "kube_tools",
+        facts("Debian"),
+        kube_tools_tools=["minikube"],
+        kube_tools_minikube_method="go",
+    )
     message = failure(run)
-    assert "kube_tools_kubectl_method" in message and "package, binary" in message
+    assert "kube_tools_minikube_method" in message and "package, binary" in message
 
 
 def test_kube_tools_on_windows_fails_with_what_to_do(ansible, tmp_path):
@@ -585,7 +630,11 @@ def test_kube_tools_distribution_files_win_over_the_family_files(ansible, tmp_pa
         "kube_tools",
         {"vars/Ubuntu.yml": "kube_tools_packages: {kubectl: kubectl-ubuntu}\n"},
     )
-    options = {"kube_tools_tools": ["kubectl"], "kube_tools_search_path": tools_on_path(tmp_path)}
+    options = {
+        "kube_tools_tools": ["kubectl"],
+        "kube_tools_kubectl_method": "package",
+        "kube_tools_search_path": tools_on_path(tmp_path),
+    }
     install = KT + "Install the tool's package."
     ubuntu = run_role(
         ansible, tmp_path, "kube_tools", facts("Debian", **UBUNTU), role_dir=role, **options

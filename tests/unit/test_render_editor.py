@@ -48,6 +48,14 @@ def test_launch_program_follows_the_catalogs_package():
     assert tenant["program"] == "${workspaceFolder}/go-tenant-service/cmd/tenant"
 
 
+def test_launch_program_is_in_the_catalogs_module_dir():
+    """The default catalog: auth's Go module is in server/ of its clone, its main in ./cmd."""
+    services = yaml.safe_load((GROUP_VARS / "services.yml").read_text())["devtools_services"]
+    programs = {c["name"]: c["program"] for c in editor.vscode_launch(services)["configurations"]}
+    assert programs["auth-service"] == "${workspaceFolder}/go-auth-service/server/cmd"
+    assert programs["user-service"] == "${workspaceFolder}/go-user-service/cmd"
+
+
 def test_tasks_run_make_in_the_devtools_checkout():
     tasks = editor.vscode_tasks([{"target": "db-seed", "group": "none"}], "/src/devtools")
     assert tasks["tasks"] == [

@@ -169,7 +169,13 @@ def test_schema_defaults_are_the_documents_values_except_secrets_and_the_rabbitm
     variables = schema().variables
     # Secrets are generated (or, for Redis, empty as in the document); the document's
     # RABBITMQ_URL is masked and its credentials now come from the two keys it refers to.
-    differ = {name for name, v in variables.items() if v.secret} | {"RABBITMQ_URL"}
+    # The document's NOTIFICATION_SERVICE_URL is a gRPC address; the real notification
+    # service has no gRPC, and the gateway calls it over HTTP.
+    differ = {name for name, v in variables.items() if v.secret} | {
+        "RABBITMQ_URL",
+        "NOTIFICATION_SERVICE_URL",
+    }
+    assert variables["NOTIFICATION_SERVICE_URL"].default == "http://notification-service:8084"
     mismatched = {
         key: (value, variables[key].default)
         for key, value in architecture_example().items()
@@ -198,6 +204,11 @@ def test_catalog_services_get_their_variables_and_a_new_service_adds_its_own():
     assert base["API_GATEWAY_PORT"].default == "8080"
     assert base["API_GATEWAY_URL"].default == "http://api-gateway:8080"
     assert "API_GATEWAY_HTTP_PORT" not in base
+    # The gateway's upstreams: gRPC host:port, and notification (HTTP only) over HTTP.
+    assert base["TENANT_SERVICE_URL"].default == "tenant-service:50053"
+    assert base["NOTIFICATION_SERVICE_PORT"].default == "8084"
+    assert base["NOTIFICATION_SERVICE_URL"].default == "http://notification-service:8084"
+    assert "NOTIFICATION_SERVICE_HTTP_PORT" not in base
     assert not [k for k in base if k.endswith("_GRPC_PORT")]
     billing = {"name": "billing-service", "http_port": 8086, "grpc_port": 50056}
     grown = schema(CATALOG + [dict(billing, env_prefix="BILLING_SERVICE")]).variables
@@ -323,6 +334,19 @@ def test_a_file_with_the_older_port_names_is_migrated_keeping_its_values():
     assert "AUTH_SERVICE_PORT" in result.updated and "AUTH_SERVICE_HTTP_PORT" in result.added
     # A service the old file did not have gets its defaults; a rerun changes nothing.
     assert (values["USER_SERVICE_HTTP_PORT"], values["USER_SERVICE_PORT"]) == ("8082", "50052")
+    again = dotenv.render(dotenv.parse(result.text), schema())
+    assert again.text == result.text and (again.added, again.updated) == ([], [])
+
+
+def test_a_service_that_lost_its_grpc_port_keeps_its_http_port_value():
+    """notification-service had a gRPC port in the catalog, the real one has none: the
+    value of its NOTIFICATION_SERVICE_HTTP_PORT becomes NOTIFICATION_SERVICE_PORT's (its
+    HTTP port now), once, and the older key goes."""
+    old = "NOTIFICATION_SERVICE_HTTP_PORT=9084\nNOTIFICATION_SERVICE_PORT=50054\n"
+    result = dotenv.render(dotenv.parse(old), schema())
+    values = dotenv.parse(result.text).values()
+    assert values["NOTIFICATION_SERVICE_PORT"] == "9084"
+    assert "NOTIFICATION_SERVICE_HTTP_PORT" not in values and result.unknown == []
     again = dotenv.render(dotenv.parse(result.text), schema())
     assert again.text == result.text and (again.added, again.updated) == ([], [])
 

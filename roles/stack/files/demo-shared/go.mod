@@ -1,0 +1,3 @@
+module github.com/vhvcorp/demo-shared
+
+go 1.24

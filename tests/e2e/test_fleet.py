@@ -1,0 +1,141 @@
+"""onboarding.yml over SSH on a simulated fleet (tests/fleet_fixtures.py): three good hosts
+(Debian 12, 13, 12), one the prerequisites role fails on (a host var asks for more memory
+than any machine has) and one stopped before the run. Each good host is onboarded, the
+other two are named in the report with their task and a one-line reason, the exit code
+says some host failed, no secret reaches the report, and a second run changes nothing on
+the good hosts.
+
+Tags deps and workspace only: the packages, the resource check and the workspace with its
+.env and secrets, a few minutes for the fleet. Docker (docker.io), Go (a toolchain zip per
+host) and the Go tools would add minutes per host on this machine's two shared cores, and
+prove nothing about the fleet that these do not; they have their molecule scenarios.
+"""
+
+import importlib.util
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SECRET = "fleet-jwt-Hq3vR8mZt2Lw9Xc5Yb7N"
+GOOD = {"dev-01": "bookworm", "dev-02": "trixie", "dev-03": "bookworm"}
+
+
+def _fleet_fixtures():
+    spec = importlib.util.spec_from_file_location(
+        "fleet_fixtures", REPO_ROOT / "tests" / "fleet_fixtures.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def workdir():
+    """The fleet's key, inventory and reports. Not under pytest's tmp_path: pytest keeps only
+    the three newest base directories of a user, so a pytest started meanwhile on this machine
+    (by another checkout) would delete the key from under a run that lasts minutes."""
+    with tempfile.TemporaryDirectory(prefix="devtools-fleet-") as path:
+        yield Path(path)
+
+
+@pytest.fixture(scope="module")
+def fleet(workdir):
+    (workdir / "fleet").mkdir()
+    fleet = _fleet_fixtures().Fleet(workdir / "fleet")
+    try:
+        for name, suite in GOOD.items():
+            fleet.add(name, suite)
+        # More memory than any machine has: the recommended figure is checked first.
+        fleet.add(
+            "small-01",
+            prerequisites_minimum_memory_mb=100_000_000,
+            prerequisites_recommended_memory_mb=100_000_000,
+        )
+        fleet.add("gone-01")
+        fleet.stop("gone-01")
+        yield fleet
+    finally:
+        fleet.remove()
+
+
+def onboard(playbook, fleet, reports: Path):
+    return playbook(
+        "onboarding.yml",
+        "-i", fleet.inventory(),
+        "--tags", "deps,workspace",
+        "-e", f"jwt_secret={SECRET}",
+        env={"DEVTOOLS_FLEET_REPORT_DIR": str(reports)},
+        timeout=1200,
+    )  # fmt: skip
+
+
+def read_report(reports: Path) -> tuple[dict, dict]:
+    [directory] = reports.iterdir()
+    files = {p.name: p.read_text() for p in directory.iterdir()}
+    return json.loads(files["fleet-report.json"]), files
+
+
+@pytest.fixture(scope="module")
+def first_run(playbook, fleet, workdir):
+    return onboard(playbook, fleet, workdir / "reports-1"), workdir / "reports-1"
+
+
+def test_every_good_host_is_onboarded_and_the_others_named(first_run, fleet):
+    result, reports = first_run
+    # Ansible's exit code: 4 when a host was unreachable, else 2 when one failed.
+    assert result.returncode == 4, result.stdout[-4000:]
+    report, files = read_report(reports)
+    assert report["summary"].startswith("5 hosts: 3 onboarded, 1 failed, 1 unreachable, in ")
+    rows = {row["host"]: row for row in report["hosts"]}
+    assert set(rows) == {*GOOD, "small-01", "gone-01"}
+
+    for name in GOOD:
+        row = rows[name]
+        assert row["status"] == "ok", row
+        major = fleet.exec(name, "cut", "-d.", "-f1", "/etc/debian_version")
+        assert row["os"].startswith(f"Debian {major}") and row["os"].endswith("(x86_64)"), row
+        assert row["changed"] > 0 and row["seconds"] > 0
+        assert row["versions"] == {
+            "git": fleet.exec(name, "git", "--version").removeprefix("git version ")
+        }
+        assert (row["task"], row["reason"]) == (None, None)
+        # The workspace is there, its .env holds the secret, 0600, in root's home on that host.
+        assert fleet.exec(name, "stat", "-c", "%a", "/root/workspace/go-platform/.env") == "600"
+        assert f"JWT_SECRET={SECRET}" in fleet.exec(name, "cat", "/root/workspace/go-platform/.env")
+    assert {rows[name]["os"].split()[1].split(".")[0] for name in GOOD} == {"12", "13"}
+
+    small = rows["small-01"]
+    assert small["status"] == "failed"
+    assert small["task"] == (
+        "vhvcorp.devtools.prerequisites : Fail with what to do when the machine is below a minimum."
+    )
+    assert "MB of memory (minimum 100000000 MB" in small["reason"] and "\n" not in small["reason"]
+    gone = rows["gone-01"]
+    assert gone["status"] == "unreachable"
+    assert gone["task"] == "Check that the host answers and runs Python."
+    assert (
+        "Connection refused" in gone["reason"]
+        and f"port {fleet.hosts['gone-01']['ansible_port']}" in gone["reason"]
+    )
+
+    for name, text in files.items():
+        assert SECRET not in text, name
+    md = files["fleet-report.md"].splitlines()
+    # The summary, then the table: its head, its rule and a row per host.
+    assert md[0] == report["summary"] and len([line for line in md if line.startswith("| ")]) == 7
+    assert files["fleet-report.html"].count("<tr class=") == 5
+
+
+def test_a_second_run_changes_nothing_on_the_good_hosts(first_run, playbook, fleet, workdir):
+    result, _ = first_run
+    assert result.returncode == 4, result.stdout[-4000:]
+    again = onboard(playbook, fleet, workdir / "reports-2")
+    assert again.returncode == 4, again.stdout[-4000:]
+    report, _ = read_report(workdir / "reports-2")
+    rows = {row["host"]: row for row in report["hosts"]}
+    assert {name: (rows[name]["status"], rows[name]["changed"]) for name in GOOD} == {
+        name: ("ok", 0) for name in GOOD
+    }, again.stdout[-4000:]
