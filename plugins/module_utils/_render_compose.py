@@ -77,8 +77,10 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
 
     The registry image source runs options' go_image (behind registry_mirror) and installs
     air at start; the local one runs local_go_image, which has air, with this machine's
-    module cache (module_cache) mounted read-only and the module proxy off: it fetches
-    nothing, and builds what the stack role built on this machine a moment before.
+    module cache (module_cache) mounted read-only and the module proxy off, so it fetches
+    nothing, and its build cache (build_cache), with the flags of the stack role's local
+    build (go_build's -trimpath, no cgo), so that what that build compiled a moment before
+    is not compiled again (on two busy cores, 90 s instead of more than 10 minutes).
     """
     go_image = str(options.get("go_image") or "golang:1.24-bookworm")
     air = str(options.get("air_version") or "latest")
@@ -88,10 +90,13 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
     if local:
         go_image, mirror, install_air = str(options.get("local_go_image") or ""), "", ""
         module_cache = str(options.get("module_cache") or "")
-        if not go_image or not module_cache.startswith("/"):
+        build_cache = str(options.get("build_cache") or "")
+        if not go_image or not module_cache.startswith("/") or not build_cache.startswith("/"):
             fail(
                 "stack_compose: the dev overlay of the local image source needs local_go_image "
-                f"and an absolute module_cache; got {go_image!r} and {module_cache!r}."
+                f"and an absolute module_cache and build_cache; got {go_image!r}, "
+                f"{module_cache!r} and {build_cache!r}. Install Go (`go env GOMODCACHE "
+                "GOCACHE` names them) or set stack_dev_module_cache and stack_dev_build_cache."
             )
     services = {}
     volumes = {}
@@ -140,10 +145,22 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
             },
         }
         if local:
-            services[c["name"]]["environment"].update(GOMODCACHE="/gomodcache", GOPROXY="off")
-            services[c["name"]]["volumes"].append(
-                {"type": "bind", "source": module_cache, "target": "/gomodcache", "read_only": True}
+            services[c["name"]]["environment"].update(
+                GOMODCACHE="/gomodcache",
+                GOPROXY="off",
+                GOCACHE="/gocache",
+                CGO_ENABLED="0",
+                GOFLAGS="-buildvcs=false -trimpath",
             )
+            services[c["name"]]["volumes"] += [
+                {
+                    "type": "bind",
+                    "source": module_cache,
+                    "target": "/gomodcache",
+                    "read_only": True,
+                },
+                {"type": "bind", "source": build_cache, "target": "/gocache"},
+            ]
         volumes["go-cache"] = {"name": f"{catalog['project']}-go-cache"}
     compose = {"services": services}
     if volumes:

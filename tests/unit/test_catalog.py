@@ -9,6 +9,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.vhvcorp.devtools.plugins.filter import catalog as c
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_generate import normalize_steps
+from ansible_collections.vhvcorp.devtools.plugins.modules import go_build
 
 REPO = Path(__file__).resolve().parents[2]
 GROUP_VARS = REPO / "group_vars" / "all"
@@ -516,6 +517,7 @@ def test_local_dev_overlay_runs_the_local_go_image_on_this_machines_module_cache
         "air_version": "v1.61.7",
         "local_go_image": "vhvcorp-local/golang:bookworm",
         "module_cache": "/home/dev/go/pkg/mod",
+        "build_cache": "/home/dev/.cache/go-build",
     }
     auth = c.stack_compose(build(gv), "dev", options)["services"]["auth-service"]
     assert auth["image"] == "vhvcorp-local/golang:bookworm"
@@ -526,9 +528,35 @@ def test_local_dev_overlay_runs_the_local_go_image_on_this_machines_module_cache
     assert {"type": "bind", "source": "/home/dev/go/pkg/mod", "target": "/gomodcache",
             "read_only": True} in auth["volumes"]  # fmt: skip
     with pytest.raises(
-        AnsibleFilterError, match="needs local_go_image and an absolute module_cache"
+        AnsibleFilterError,
+        match="needs local_go_image and an absolute module_cache and build_cache",
     ):
         c.stack_compose(build(gv), "dev", {**options, "module_cache": "~/go/pkg/mod"})
+
+
+def test_local_dev_overlay_compiles_with_this_machines_build_cache_and_build_flags(gv):
+    """air's first build reuses what the services' local build (go_build: -trimpath, no
+    cgo) compiled: more than 10 minutes in an empty cache on two busy cores, 90 s with it."""
+    options = {
+        "local_go_image": "vhvcorp-local/golang:bookworm",
+        "module_cache": "/home/dev/go/pkg/mod",
+        "build_cache": "/home/dev/.cache/go-build",
+    }
+    auth = c.stack_compose(build(gv), "dev", options)["services"]["auth-service"]
+    assert {"type": "bind", "source": "/home/dev/.cache/go-build", "target": "/gocache"} in (
+        auth["volumes"]
+    )
+    environment = auth["environment"]
+    assert environment["GOCACHE"] == "/gocache"
+    # go_build's flags and environment, which the compiled packages' cache keys depend on.
+    assert (environment["CGO_ENABLED"], environment["GOFLAGS"]) == (
+        "0",
+        "-buildvcs=false -trimpath",
+    )
+    assert {"-trimpath", "-buildvcs=false"} <= set(go_build.argument_spec()["flags"]["default"])
+    assert go_build.argument_spec()["environment"]["default"] == {"CGO_ENABLED": "0"}
+    with pytest.raises(AnsibleFilterError, match="set stack_dev_module_cache and stack_dev_build"):
+        c.stack_compose(build(gv), "dev", {**options, "build_cache": ""})
 
 
 def test_test_overlay_puts_data_on_tmpfs_without_restarts(gv):
