@@ -101,6 +101,13 @@ def test_jaeger_runs_healthy_from_the_local_image(jaeger_stack):
         capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
     assert state == ["vhvcorp-local/jaeger:1.75", "healthy"]
+    # Published on 127.0.0.1 only: the query API, health and OTLP ports (offset).
+    published = subprocess.run(
+        ["docker", "port", f"{PROJECT}-jaeger"], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    for container, host in ((16686, QUERY), (13133, HEALTH), (4318, OTLP_HTTP)):
+        assert f"{container}/tcp -> 127.0.0.1:{host}" in published, published
+    assert all(" -> 127.0.0.1:" in line for line in published if line), published
     status, _ = http(f"http://127.0.0.1:{HEALTH}/status")
     assert status == 200
     # Not left out any more: the run names the substitution of the registry's image.
