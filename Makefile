@@ -15,7 +15,7 @@ PYTEST := $(BIN)/python -m pytest
 	logs-service restart-service rebuild docker-push shell clean validate-env generate-jwt onboard \
 	open-grafana open-prometheus open-jaeger open-rabbitmq \
 	deploy-local db-seed db-migrate db-reset db-backup db-restore verify-backup db-schedule \
-	benchmark-db benchmark-setup harness test test-unit test-integration \
+	benchmark-db benchmark-k8s benchmark-setup harness test test-unit test-integration \
 	test-molecule test-e2e lint
 
 help: ## List the targets, one line each.
@@ -142,6 +142,9 @@ db-schedule: venv ## Back up daily at 02:00 and verify at 03:00 (cron, systemd o
 
 benchmark-db: harness ## Backup/restore throughput and memory against the server's limit.
 	$(BIN)/python benchmarks/mongodb_backup_restore.py $(ARGS)
+
+benchmark-k8s: harness ## Time deploy-local.yml on the harness's cluster: whole catalog, then a rerun.
+	$(BIN)/python benchmarks/k8s_deploy.py $(ARGS)
 
 # STANDIN=yes: the end-to-end test's vars (stand-in services, local images); the stack uses
 # fixed ports, so on a shared machine: flock /tmp/devtools-stack.lock make benchmark-setup.

@@ -117,3 +117,33 @@ def workspace_with_env(workspace: Path) -> dict:
 def make_workspace():
     """workspace_with_env, for tests."""
     return workspace_with_env
+
+
+@pytest.fixture(scope="session")
+def kube(harness_state: dict) -> dict:
+    """The harness's Kubernetes control plane: server, kubeconfig, kubectl, kwok nodes."""
+    info = harness_state.get("kubernetes")
+    if not info:
+        pytest.fail("harness.json has no kubernetes entry: rerun `make harness`.")
+    return info
+
+
+@pytest.fixture(scope="session")
+def kubectl(kube):
+    """Runs the harness's kubectl on its cluster: `kubectl("get", "nodes")`; returns the
+    completed process (check=True: asserts it succeeded)."""
+
+    def run(*args: str, check: bool = False, stdin: str | None = None):
+        result = subprocess.run(
+            [kube["kubectl"], f"--kubeconfig={kube['kubeconfig']}", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    return run

