@@ -335,7 +335,8 @@ def _infrastructure_container(name: str, raw: dict, s: dict) -> tuple:
     else:
         image = s["mirror"] + src["image"]
     ports = []
-    for i, p in enumerate(raw.get("ports") or []):
+    # The component's ports, then those of this image alone (its health port, say).
+    for i, p in enumerate(list(raw.get("ports") or []) + list(src.get("ports") or [])):
         ports.append(
             {
                 "name": str(p.get("name", f"port{i}")),

@@ -44,7 +44,9 @@ def eventually(check: Callable[[], object], timeout: float, container) -> object
 def test_image_names_are_the_catalog(harness_state):
     images = [(i["key"], i["image"].rsplit(":", 1)[-1]) for i in harness_state["images"]]
     bookworm = [key for key, tag in images if tag != "trixie"]
-    assert bookworm == ["base", "python", "redis", "rabbitmq", "prometheus", "ferretdb"]
+    assert bookworm == [
+        "base", "python", "redis", "rabbitmq", "prometheus", "ferretdb", "jaeger", "go"
+    ]  # fmt: skip
     # Molecule's second Debian release: only the base and python images.
     assert [key for key, tag in images if tag == "trixie"] == ["base", "python"]
 
@@ -141,7 +143,7 @@ def test_every_image_carries_its_own_recipe_label(engine, harness_state):
     label = "org.vhvcorp.devtools.recipe"
     recipes = {
         key: engine.images.get(image_ref(harness_state, key)).labels.get(label)
-        for key in ("base", "python", "redis", "rabbitmq", "prometheus", "ferretdb")
+        for key in ("base", "python", "redis", "rabbitmq", "prometheus", "ferretdb", "jaeger", "go")
     }
     assert all(recipes.values()), recipes
     assert len(set(recipes.values())) == len(recipes), recipes
