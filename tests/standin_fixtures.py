@@ -237,14 +237,17 @@ SMALL_GO_TOOLS = [{"package": "github.com/a8m/envsubst/cmd/envsubst", "version":
 def setup_vars(root: str | Path, services: list[str] | None = None) -> dict:
     """The extra vars of a setup.yml run on this machine with nothing from outside.
 
-    Makes (or brings up to date) the stand-in repositories under ``<root>/git`` and returns
+    Makes (or brings up to date) the stand-in repositories under ``<root>/git`` (those of
+    ``services``, by repository name; None: every service of the catalog) and returns
     the vars that point setup.yml at them: the workspace ``<root>/workspace``, the local
     images, no code generation, the small Go tool, kubectl only (helm's `go install` takes
     minutes; the kube_tools molecule scenario builds it) and no questions asked. The
     end-to-end test and benchmarks/setup_rerun.py pass them as `-e '<json>'`.
     """
     root = Path(root)
-    make_service_repositories(root / "git", services or catalog_services(field="repository"))
+    if services is None:
+        services = catalog_services(field="repository")
+    make_service_repositories(root / "git", services)
     make_library_repository(root / "git")
     return {
         "workspace": str(root / "workspace"),
