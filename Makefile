@@ -12,10 +12,12 @@ export FERRETDB_TELEMETRY := disable
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: help venv setup images start start-dev stop stop-keep-data status check-health logs \
-	logs-service restart-service rebuild docker-push shell clean validate-env generate-jwt onboard \
+	logs-service restart-service rebuild build-all build-service docker-build-all docker-push shell clean \
+	validate-env generate-jwt onboard create-service \
 	open-grafana open-prometheus open-jaeger open-rabbitmq \
-	deploy-local db-seed db-migrate db-reset db-backup db-restore verify-backup db-schedule \
-	benchmark-db benchmark-k8s benchmark-setup harness test test-unit test-integration \
+	deploy-local generate-test-data db-seed db-migrate db-reset db-backup db-restore verify-backup \
+	db-schedule benchmark-db benchmark-fleet benchmark-k8s benchmark-setup harness test test-unit \
+	test-integration test-platform-unit test-platform-integration test-platform-e2e test-platform-load \
 	test-molecule test-e2e lint
 
 help: ## List the targets, one line each.
@@ -91,6 +93,16 @@ rebuild: venv ## Rebuild one service's image from its clone and recreate it: SER
 	$(NEED_SERVICE)
 	ansible-playbook rebuild.yml -e service=$(SERVICE) $(ARGS)
 
+build-all: venv ## Compile every service from its clone into the workspace's deploy/build/<service>/.
+	ansible-playbook build.yml $(ARGS)
+
+build-service: venv ## Compile one service from its clone: SERVICE=.
+	$(NEED_SERVICE)
+	ansible-playbook build.yml -e service=$(SERVICE) $(ARGS)
+
+docker-build-all: venv ## Build every service's image (its binary FROM the local Debian image; SERVICE= one).
+	ansible-playbook build.yml -e images=true $(if $(SERVICE),-e service=$(SERVICE)) $(ARGS)
+
 docker-push: venv ## Push the service images to REGISTRY=HOST:PORT (TAG=, SERVICE= one).
 	@test -n "$(REGISTRY)" || { echo 'Say where to push: make docker-push REGISTRY=127.0.0.1:5000' >&2; exit 2; }
 	ansible-playbook push.yml -e registry=$(REGISTRY) $(if $(TAG),-e tag=$(TAG)) $(if $(SERVICE),-e service=$(SERVICE)) $(ARGS)
@@ -101,6 +113,10 @@ shell: ## A shell in one service's container: SERVICE=.
 
 clean: venv ## Remove the stack's containers, network and volumes (keeps .env and your overlay).
 	ansible-playbook clean.yml $(ARGS)
+
+create-service: venv ## A new service's repository from the template and its entry in config.yml's catalog: NAME= (PORT=).
+	@test -n "$(NAME)" || { echo 'Say the new service'"'"'s name: make create-service NAME=billing-service' >&2; exit 2; }
+	ansible-playbook create-service.yml -e name=$(NAME) $(if $(PORT),-e http_port=$(PORT)) $(ARGS)
 
 validate-env: venv ## Check the workspace .env against its schema; lists every problem.
 	ansible-playbook validate-env.yml $(ARGS)
@@ -119,6 +135,9 @@ deploy-local: venv ## Deploy the catalog to a Kubernetes cluster (KUBECONFIG) an
 
 db-seed: venv ## Load the platform's fixtures and indexes (a rerun changes nothing).
 	ansible-playbook db-seed.yml $(DB_ARGS)
+
+generate-test-data: venv ## COUNT= (20) test documents in each platform collection, beside the demo data (a rerun changes nothing).
+	ansible-playbook generate-test-data.yml $(if $(COUNT),-e count=$(COUNT)) $(DB_ARGS)
 
 db-migrate: venv ## Apply the MongoDB migrations (DIRECTION=down reverts the newest; TARGET=N).
 	ansible-playbook db-migrate.yml $(DB_ARGS) $(if $(DIRECTION),-e direction=$(DIRECTION)) \
@@ -150,6 +169,26 @@ benchmark-k8s: harness ## Time deploy-local.yml on the harness's cluster: whole 
 # fixed ports, so on a shared machine: flock /tmp/devtools-stack.lock make benchmark-setup.
 benchmark-setup: venv ## Time a rerun of setup.yml that has nothing to do (median of 3; must be changed=0).
 	$(BIN)/python benchmarks/setup_rerun.py $(if $(filter yes,$(STANDIN)),--standin) $(ARGS)
+
+# 20 simulated hosts (containers of the local Debian images with sshd); ARGS=--ladder
+# measures the settings one at a time, ARGS='--configs ours free' chosen ones.
+benchmark-fleet: harness ## Wall and CPU seconds of a trivial play and onboarding's rerun on 1, 10, 20 hosts.
+	$(BIN)/python benchmarks/fleet.py $(ARGS)
+
+# The platform's tests (go-devtools' run-*-tests.sh), in the services' clones; `make test`
+# and test-unit/-integration/-e2e are this collection's own suite.
+test-platform-unit: venv ## The platform's unit tests: `go test ./...` in each clone, one table (SERVICE= one).
+	ansible-playbook test-platform.yml -e suite=unit $(if $(SERVICE),-e service=$(SERVICE)) $(ARGS)
+
+test-platform-integration: venv ## The platform's integration tests (-tags integration) against the stack's test overlay.
+	ansible-playbook test-platform.yml -e suite=integration $(if $(SERVICE),-e service=$(SERVICE)) $(ARGS)
+
+test-platform-e2e: venv ## The platform's end-to-end tests (-tags e2e) against the stack's test overlay.
+	ansible-playbook test-platform.yml -e suite=e2e $(if $(SERVICE),-e service=$(SERVICE)) $(ARGS)
+
+test-platform-load: venv ## Load the gateway on 127.0.0.1: REQUESTS=1000, DURATION=30 s, CONCURRENCY=4 (URL= another); requests/s, p50/p90/p99.
+	ansible-playbook load-test.yml $(if $(REQUESTS),-e requests=$(REQUESTS)) $(if $(DURATION),-e duration=$(DURATION)) \
+	  $(if $(CONCURRENCY),-e concurrency=$(CONCURRENCY)) $(if $(URL),-e url=$(URL)) $(ARGS)
 
 harness: venv ## Bring up Docker, the local images and FerretDB for the tests (reuses).
 	$(BIN)/python tests/harness/up.py

@@ -52,6 +52,7 @@ CONTROLLER_ACTIONS = {
         "include_tasks",
         "include_role",
         "meta",
+        "set_stats",
         "validate_argument_spec",
     )
 } | {"vhvcorp.devtools.ask", "vhvcorp.devtools.warn"}
@@ -73,10 +74,13 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def playbook(name: str, args: list[str], checkout: Path = REPO) -> tuple[dict, float, float]:
-    """Run one playbook of checkout with the JSON callback: (its report, wall seconds, CPU
-    seconds of ansible-playbook and the modules it ran; Docker's own work is not counted).
-    The CPU seconds vary less with the machine's load than the wall seconds do."""
+def playbook(
+    name: str, args: list[str], checkout: Path = REPO, env: dict | None = None
+) -> tuple[dict, float, float]:
+    """Run one playbook of checkout with the JSON callback and `env` on top of this process's
+    environment: (its report, wall seconds, CPU seconds of ansible-playbook and the processes
+    it started on this machine; Docker's own work is not counted). The CPU seconds vary less
+    with the machine's load than the wall seconds do."""
     started, cpu = time.monotonic(), cpu_seconds()
     result = subprocess.run(
         [str(BIN / "ansible-playbook"), name, *args],
@@ -89,6 +93,7 @@ def playbook(name: str, args: list[str], checkout: Path = REPO) -> tuple[dict, f
             os.environ,
             ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
             ANSIBLE_CONFIG=str(checkout / "ansible.cfg"),
+            **(env or {}),
         ),
     )
     seconds, cpu = time.monotonic() - started, cpu_seconds() - cpu
@@ -125,14 +130,29 @@ def duration(task: dict) -> float:
 
 
 def module_runs(task: dict) -> int:
-    """How many times the task ran a module on a host (each loop item counts)."""
+    """How many times the task ran a module on a host (each loop item counts). A loop's
+    items carry ansible_loop_var; a module's own `results` list (go_build's, one per
+    build) is one run."""
     count = 0
     for host in task["hosts"].values():
         if host.get("action") in CONTROLLER_ACTIONS:
             continue
-        items = host.get("results") if isinstance(host.get("results"), list) else [host]
+        items = host.get("results")
+        if not (isinstance(items, list) and items and "ansible_loop_var" in items[0]):
+            items = [host]
         count += sum(1 for item in items if not item.get("skipped"))
     return count
+
+
+def per_role(ran: list[dict]) -> dict[str, tuple[int, int]]:
+    """Tasks and module runs of each role (the play's own tasks under "play"), in run order."""
+    counts: dict[str, tuple[int, int]] = {}
+    for task in ran:
+        name = task["task"]["name"]
+        role = name.split(" : ", 1)[0].rsplit(".", 1)[-1] if " : " in name else "play"
+        tasks_so_far, runs = counts.get(role, (0, 0))
+        counts[role] = (tasks_so_far + 1, runs + module_runs(task))
+    return counts
 
 
 def changed_tasks(report: dict) -> list[str]:
@@ -221,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     for task in sorted(ran, key=duration, reverse=True)[: args.top]:
         print(f"  {duration(task):6.2f} s  {task['task']['name']}")
+    print(
+        "tasks and module runs per role: "
+        + ", ".join(f"{role} {count}/{runs}" for role, (count, runs) in per_role(ran).items())
+    )
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     print(
         f"\nsetup.yml rerun: median {median_seconds:.2f} s of {len(runs)} "

@@ -147,3 +147,34 @@ def kubectl(kube):
         return result
 
     return run
+
+
+@pytest.fixture(scope="session")
+def k8s_project(playbook, make_workspace, kube, kubectl, tmp_path_factory):
+    """Makes a project of its own on the harness's cluster: `run = k8s_project("k8sfoo")`
+    binds a volume to each component's data claim and makes a workspace with the workspace
+    role's .env; `run(*extra, playbook="deploy-local.yml")` runs that playbook for the
+    project (its namespace) with extra options. Every namespace and volume made is deleted
+    at the end of the session."""
+    from k8s_fixtures import data_volumes, deploy_options  # tests/: pythonpath
+
+    made = []
+
+    def make(project: str):
+        workspace = tmp_path_factory.mktemp(project) / "ws"
+        make_workspace(workspace)
+        volumes = data_volumes(project)
+        kubectl("apply", "-f", "-", stdin=json.dumps(volumes), check=True)
+        made.append((project, [v["metadata"]["name"] for v in volumes["items"]]))
+
+        def run(*extra: str, playbook_name: str = "deploy-local.yml"):
+            return playbook(
+                playbook_name, *deploy_options(kube, workspace, project), *extra, timeout=900
+            )
+
+        return run
+
+    yield make
+    for project, volumes in made:
+        kubectl("delete", "namespace", project, "--wait=false")
+        kubectl("delete", "pv", *volumes, "--wait=false")

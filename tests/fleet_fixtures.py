@@ -1,7 +1,9 @@
 """A simulated fleet: containers of the local Debian images (tests/fleet/Dockerfile adds
 Debian's openssh-server) reached over SSH on 127.0.0.1 ports Docker picks, with a key
-generated for the run, and the inventory that points at them."""
+generated for the run, and the inventory that points at them. Used by tests/e2e/test_fleet.py
+and benchmarks/fleet.py."""
 
+import functools
 import json
 import socket
 import subprocess
@@ -9,7 +11,10 @@ import time
 import uuid
 from pathlib import Path
 
+import yaml
+
 FLEET_DIR = Path(__file__).resolve().parent / "fleet"
+REPO_ROOT = FLEET_DIR.parent.parent
 IMAGE = "vhvcorp-local/fleet-host"
 
 
@@ -19,18 +24,29 @@ def docker(*args: str) -> str:
     ).stdout.strip()
 
 
-def build_image(suite: str) -> str:
-    """The fleet host image on the local debian-python image of this Debian suite (cached)."""
-    tag = f"{IMAGE}:{suite}"
-    docker(
-        "build",
-        "-q",
-        "--build-arg",
-        f"BASE=vhvcorp-local/debian-python:{suite}",
-        "-t",
-        tag,
-        str(FLEET_DIR),
+def prerequisite_packages() -> list[str]:
+    """The Debian packages the prerequisites role installs (its vars/Debian.yml)."""
+    path = REPO_ROOT / "roles" / "prerequisites" / "vars" / "Debian.yml"
+    return yaml.safe_load(path.read_text())["prerequisites_packages"]
+
+
+@functools.cache
+def build_image(suite: str, python: bool = True, prerequisites: bool = False) -> str:
+    """The fleet host image of this Debian suite (cached by Docker): on the local
+    debian-python image, or on the bare debian one when not `python`; with the
+    prerequisites role's packages installed already when `prerequisites`."""
+    tag = (
+        f"{IMAGE}:{suite}" + ("" if python else "-nopython") + ("-prereqs" if prerequisites else "")
     )
+    base = f"vhvcorp-local/debian-python:{suite}" if python else f"vhvcorp-local/debian:{suite}"
+    packages = " ".join(prerequisite_packages()) if prerequisites else ""
+    docker(
+        "build", "-q",
+        "--build-arg", f"BASE={base}",
+        "--build-arg", f"PACKAGES={packages}",
+        "-t", tag,
+        str(FLEET_DIR),
+    )  # fmt: skip
     return tag
 
 
@@ -49,7 +65,8 @@ def wait_for_sshd(port: int, deadline: float = 30) -> None:
 
 
 class Fleet:
-    """Start hosts with `add`, write the inventory with `inventory`, `remove` them all."""
+    """Start hosts with `add`, wait for their sshd with `wait`, write the inventory with
+    `inventory`, `remove` them all."""
 
     def __init__(self, directory: Path):
         self.directory = directory
@@ -61,8 +78,17 @@ class Fleet:
         )
         self.key.with_suffix(".pub").chmod(0o644)
         self.hosts: dict[str, dict] = {}
+        self.stopped: set[str] = set()
 
-    def add(self, name: str, suite: str = "bookworm", **host_vars) -> dict:
+    def add(
+        self,
+        name: str,
+        suite: str = "bookworm",
+        python: bool = True,
+        prerequisites: bool = False,
+        **host_vars,
+    ) -> dict:
+        """Start a host (see build_image); `wait` for it before it is used."""
         container = f"{self.prefix}-{name}"
         docker(
             "run", "-d", "--name", container, "--hostname", name,
@@ -71,16 +97,22 @@ class Fleet:
             "--label", f"org.vhvcorp.devtools.fleet={self.prefix}",
             "-p", "127.0.0.1::22",
             "-v", f"{self.key.with_suffix('.pub')}:/etc/ssh/fleet_authorized_keys:ro",
-            build_image(suite),
+            build_image(suite, python, prerequisites),
         )  # fmt: skip
         port = int(docker("port", container, "22/tcp").splitlines()[0].rsplit(":", 1)[1])
-        wait_for_sshd(port)
         self.hosts[name] = {"container": container, "ansible_port": port, **host_vars}
         return self.hosts[name]
+
+    def wait(self) -> None:
+        """Until the sshd of every host started answers (they start side by side)."""
+        for name, spec in self.hosts.items():
+            if name not in self.stopped:
+                wait_for_sshd(spec["ansible_port"])
 
     def stop(self, name: str) -> None:
         """The host is gone before the run: its port answers no more."""
         docker("stop", "-t", "1", self.hosts[name]["container"])
+        self.stopped.add(name)
 
     def exec(self, name: str, *argv: str) -> str:
         return docker("exec", self.hosts[name]["container"], *argv)

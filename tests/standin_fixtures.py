@@ -202,6 +202,32 @@ def base_url(root: str | Path) -> str:
     return gf.file_url(root)
 
 
+def clone_workspace(
+    root: str | Path, services: list[str], extra_files: dict[str, dict[str, str]] | None = None
+) -> Path:
+    """A workspace ``<root>/workspace`` holding clones of these services' stand-in
+    repositories (by catalog name or repository) and of the demo library, as setup.yml's
+    repositories step leaves them, without running it; the repositories are made (or brought
+    up to date) under ``<root>/git``, with extra_files ({service as named in services:
+    {path: text}}) added to theirs. Returns the workspace (no .env in it)."""
+    root = Path(root)
+    workspace = root / "workspace"
+    workspace.mkdir(parents=True, exist_ok=True)
+    repositories = {entry["name"]: entry["repository"] for entry in _catalog()}
+    extra_files = extra_files or {}
+    bares = {
+        repositories.get(name, name): make_service_repository(
+            root / "git", repositories.get(name, name), extra_files.get(name)
+        )
+        for name in services
+    }
+    bares[DEMO_LIBRARY["repository"]] = make_library_repository(root / "git")
+    for name, bare in bares.items():
+        if not (workspace / name).exists():
+            gf.git("clone", "--quiet", "--branch", BRANCH, str(bare), str(workspace / name))
+    return workspace
+
+
 # The Go tools of a test run: one small tool instead of the eight defaults, whose builds
 # take many minutes on two cores (tests/integration/test_go_install.py and the go_tools
 # molecule scenario cover the mechanism).

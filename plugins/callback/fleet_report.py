@@ -69,9 +69,13 @@ def failure_reason(result):
         return "the output of this task is hidden (no_log)"
     msg = result.get("msg") or result.get("reason") or ""
     # A failed command says only "non-zero return code": its last line of stderr says why.
-    stderr = [line for line in str(result.get("stderr") or "").splitlines() if line.strip()]
+    # A module that quotes its command line before the error (apt: "'apt-get ... install
+    # <every package>' failed: E: ...") would have the error cut off: stderr's line alone.
+    stderr = [line.strip() for line in str(result.get("stderr") or "").splitlines() if line.strip()]
     if stderr and (not msg or msg == "non-zero return code"):
         msg = f"{msg}: {stderr[-1]}" if msg else stderr[-1]
+    elif stderr and stderr[-1] in msg:
+        msg = stderr[-1]
     if not msg and result.get("results"):
         failed = [r for r in result["results"] if isinstance(r, dict) and r.get("failed")]
         if failed:

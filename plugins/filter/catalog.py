@@ -106,6 +106,8 @@ stack_k8s_layout = _filter(_k8s_layout)
 stack_k8s_files = _filter(_k8s_files)
 k8s_unready_rows = _filter(_k8s_deploy.k8s_unready_rows)
 k8s_not_in = _filter(_k8s_deploy.k8s_not_in)
+stack_k8s_port_forwards = _filter(_render_k8s.k8s_port_forwards)
+k8s_dry_run_errors = _filter(_k8s_deploy.k8s_dry_run_errors)
 stack_prometheus_config = _filter(_render_prometheus.stack_prometheus_config)
 stack_prometheus_rules = _filter(_render_prometheus.stack_prometheus_rules)
 stack_grafana_dashboards = _filter(_render_grafana.stack_grafana_dashboards)
@@ -115,6 +117,7 @@ rabbitmq_password_hash = _filter(_render_rabbitmq.rabbitmq_password_hash)
 stack_health_endpoints = _filter(_render_health.stack_health_endpoints)
 stack_endpoints = _filter(_render_health.stack_endpoints)
 stack_web_url = _filter(_render_health.stack_web_url)
+stack_test_environment = _filter(_render_health.stack_test_environment)
 stack_status_rows = _filter(_stack_status.stack_status_rows)
 stack_table = _filter(_stack_status.stack_table)
 stack_unhealthy = _filter(_stack_status.stack_unhealthy)
@@ -127,6 +130,7 @@ dotenv_values = _filter(_dotenv_values)
 workspace_vscode_launch = _filter(_render_editor.vscode_launch)
 workspace_vscode_tasks = _filter(_vscode_tasks)
 workspace_host_addresses = _filter(_render_editor.host_addresses)
+workspace_go_workfiles = _filter(_catalog.go_workfiles)
 
 
 class FilterModule:
@@ -139,7 +143,10 @@ class FilterModule:
             "stack_k8s_files": stack_k8s_files,
             "k8s_unready_rows": k8s_unready_rows,
             "k8s_not_in": k8s_not_in,
+            "k8s_dry_run_errors": k8s_dry_run_errors,
+            "stack_k8s_port_forwards": stack_k8s_port_forwards,
             "stack_health_endpoints": stack_health_endpoints,
+            "stack_test_environment": stack_test_environment,
             "stack_prometheus_config": stack_prometheus_config,
             "stack_prometheus_rules": stack_prometheus_rules,
             "stack_grafana_dashboards": stack_grafana_dashboards,
@@ -160,4 +167,5 @@ class FilterModule:
             "workspace_vscode_launch": workspace_vscode_launch,
             "workspace_vscode_tasks": workspace_vscode_tasks,
             "workspace_host_addresses": workspace_host_addresses,
+            "workspace_go_workfiles": workspace_go_workfiles,
         }

@@ -417,6 +417,35 @@ def service_build(svc: dict) -> dict:
     }
 
 
+# Where a service's own go.work is, relative to the workspace: beside its binary in the
+# stack's build directory (the stack role's stack_build_dir default), written by go_build.
+WORKFILE = "deploy/build/{name}/go.work"
+
+
+def go_workfiles(services: list, raw_libraries, workspace: str) -> list:
+    """go_build's builds that only write each service's go.work (workfiles_only): name,
+    chdir (its Go module in its clone), workfile and replace (each library's clone)."""
+    workspace = str(workspace).rstrip("/")
+    replace = {lib["module"]: lib["dir"] for lib in libraries(raw_libraries, workspace)}
+    builds = []
+    for svc in services or []:
+        module_dir = service_build(svc)["module_dir"]
+        clone = f"{workspace}/{svc.get('repository') or svc['name']}"
+        builds.append(
+            {
+                "name": svc["name"],
+                "chdir": clone if module_dir == "." else f"{clone}/{module_dir}",
+                "workfile": f"{workspace}/" + WORKFILE.format(name=svc["name"]),
+                "replace": replace,
+            }
+        )
+    return builds
+
+
+# Where the demo service (roles/stack/files/demo-service) serves its metrics, on every
+# service it plays.
+DEMO_METRICS_PATH = "/metrics"
+
 # The library the demo service requires (roles/stack/files/demo-shared, beside it), through
 # a replace written for another layout, as the real services require go-shared.
 DEMO_LIBRARY_MODULE = "github.com/vhvcorp/demo-shared"
@@ -543,9 +572,12 @@ def _service_container(svc: dict, s: dict, service_env: dict, running: set, know
             depends.append(dep)
         elif dep not in known:
             fail(f"{where}.depends_on names {dep!r}, which is neither a service nor a component.")
+    # The demo service exposes its metrics whichever service it plays.
+    demo = s["demo"] and s["source"] == "local"
+    metrics_path = DEMO_METRICS_PATH if demo else svc.get("metrics_path")
     metrics = None
-    if svc.get("metrics_path"):
-        metrics = {"job": name, "target": f"{name}:{http_port}", "path": str(svc["metrics_path"])}
+    if metrics_path:
+        metrics = {"job": name, "target": f"{name}:{http_port}", "path": str(metrics_path)}
     return {
         "name": name,
         "kind": "service",

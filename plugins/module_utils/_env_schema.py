@@ -23,6 +23,11 @@ A variable:
                one (when the file lacks this key, or the older name is no key any more, and
                is then dropped), so a rename keeps the user's value
 
+`stale` (at the top, beside `sections`): key -> values that an older schema wrote as the
+key's default and that are wrong now. A file whose key still holds one of them gets the
+key's current default instead (once: the new value is not stale); a value the user chose
+is kept.
+
 `per_service` variables are repeated for each service of the catalog (devtools_services:
 name, http_port, grpc_port, env_prefix): `{env_prefix}`, `{name}`, `{http_port}` and
 `{grpc_port}` are replaced with the service's values; `when: grpc_port` keeps a
@@ -30,6 +35,10 @@ variable only for services that have one.
 """
 
 SCHEMA = {
+    # notification-service had gRPC port 50054 in the catalog before the real platform's
+    # (which has none): its URL was written as that gRPC address, and the gateway would
+    # call it there; now it is http://notification-service:<its HTTP port>.
+    "stale": {"NOTIFICATION_SERVICE_URL": ["notification-service:50054"]},
     "sections": [
         {
             "name": "Application",
@@ -546,5 +555,5 @@ SCHEMA = {
                 },
             ],
         },
-    ]
+    ],
 }

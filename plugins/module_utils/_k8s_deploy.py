@@ -8,6 +8,8 @@ rendered layout no longer has (to prune)."""
 
 from __future__ import annotations
 
+import json
+
 
 def _when(event: dict) -> str:
     return str(
@@ -78,3 +80,27 @@ def k8s_not_in(found: list, rendered: list) -> list:
     """The objects found in the cluster whose kind and name no rendered object has."""
     keep = {(o["kind"], o["metadata"]["name"]) for o in rendered or []}
     return [o for o in found or [] if (o["kind"], o["metadata"]["name"]) not in keep]
+
+
+def _status_message(text: str) -> str:
+    """The API server's own message out of kubernetes.core's `Failed to ...: {Status}`."""
+    _, _, body = text.partition(": ")
+    try:
+        return str(json.loads(body)["message"])
+    except (ValueError, KeyError, TypeError):
+        return text
+
+
+def k8s_dry_run_errors(result: dict, objects: list) -> list:
+    """What the API server's dry run refused, one `Kind/name: reason` per object, from a
+    kubernetes.core.k8s result run with continue_on_error over objects (one object: its
+    result alone, several: result.results in their order)."""
+    results = (result.get("result") or {}).get("results")
+    if results is None:
+        results = [result]
+    errors = []
+    for obj, outcome in zip(objects, results, strict=False):
+        message = _status_message(str((outcome.get("error") or {}).get("msg") or ""))
+        if message:
+            errors.append(f"{obj['kind']}/{obj['metadata']['name']}: {message}")
+    return errors

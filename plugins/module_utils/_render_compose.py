@@ -6,7 +6,7 @@ catalog (_catalog.stack_catalog)."""
 
 from __future__ import annotations
 
-from ansible_collections.vhvcorp.devtools.plugins.module_utils._catalog import fail
+from ansible_collections.vhvcorp.devtools.plugins.module_utils._catalog import WORKFILE, fail
 
 
 def stack_compose(catalog: dict, overlay: str = "base", options: dict | None = None) -> dict:
@@ -107,10 +107,14 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
         http = c["ports"][0]["container"]
         health_path = c["health_path"]
         module_dir, package = c["go_package"]["module_dir"], c["go_package"]["package"]
+        workspace = catalog["workspace_dir"]
+        clone = f"{workspace}/{repo}"
         services[c["name"]] = {
             "image": mirror + go_image,
-            # The clone is mounted at /src; go builds in its Go module's directory.
-            "working_dir": "/src" if module_dir == "." else f"/src/{module_dir}",
+            # The workspace at its own path (read-only), the clone in it writable: the
+            # service's go.work (go_build's, with the host's paths) resolves its libraries
+            # to their clones here too. go builds in the clone's Go module directory.
+            "working_dir": clone if module_dir == "." else f"{clone}/{module_dir}",
             # The owner of the workspace .env (it reads that file), as in the base file.
             "user": c["user"] or "${DEVTOOLS_UID:-1000}:${DEVTOOLS_GID:-1000}",
             "environment": {
@@ -118,13 +122,17 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
                 "GOCACHE": "/go/cache",
                 "GOFLAGS": "-buildvcs=false",
                 "HOME": "/tmp",  # noqa: S108 - inside the throwaway dev container
+                "GOWORK": f"{workspace}/" + WORKFILE.format(name=c["name"]),
             },
             "command": [
                 "sh",
                 "-c",
+                # No go.work where the service replaces no library (go_build writes none):
+                # module mode, as its own build. $$: not Compose's interpolation.
+                '[ -f "$$GOWORK" ] || export GOWORK=off; '
                 f"{install_air}exec air "
                 f"--build.cmd 'go build -o /tmp/bin/app {package}' "
-                # Built in /src, run in the service's working directory, where the
+                # Built in the clone, run in the service's working directory, where the
                 # base file mounts the workspace .env that the services read. build.bin,
                 # not build.full_bin: air 1.61 applies its flags after it has resolved
                 # full_bin into bin, so a full_bin flag is ignored (it ran ./tmp/main);
@@ -133,7 +141,8 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
                 "--tmp_dir /tmp/air",
             ],
             "volumes": [
-                {"type": "bind", "source": f"{catalog['workspace_dir']}/{repo}", "target": "/src"},
+                {"type": "bind", "source": workspace, "target": workspace, "read_only": True},
+                {"type": "bind", "source": clone, "target": clone},
                 {"type": "volume", "source": "go-cache", "target": "/go"},
             ],
             # go build runs in this container: the compiler needs more memory than the

@@ -22,6 +22,7 @@ import re
 
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import dotenv
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._catalog import (
+    WORKFILE,
     published_port,
     service_build,
 )
@@ -40,9 +41,13 @@ HOST_HEADER = (
 _HOST_PORT = re.compile(r"(^|//|@)([A-Za-z0-9_.-]+):(\d{1,5})(?=[/?#,]|$)")
 
 
-def vscode_launch(services: list) -> dict:
+def vscode_launch(services: list, workfiles=None) -> dict:
     """launch.json: each service's main package (its catalog's build.package in the
-    build.module_dir of its clone), run in the debug directory with the host-side .env."""
+    build.module_dir of its clone), run in the debug directory with the host-side .env.
+    A service named in ``workfiles`` (those with a go.work of their own: go_build's
+    workfiles_only) is built with it (GOWORK), so its libraries resolve to the workspace's
+    clones, as in the stack's build."""
+    workfiles = set(workfiles or [])
     configurations = []
     for service in services or []:
         clone = str(service.get("repository") or service["name"])
@@ -51,17 +56,19 @@ def vscode_launch(services: list) -> dict:
             ["${workspaceFolder}", clone]
             + [p for p in f"{build['module_dir']}/{build['package']}".split("/") if p != "."]
         )
-        configurations.append(
-            {
-                "name": service["name"],
-                "type": "go",
-                "request": "launch",
-                "mode": "auto",
-                "program": program,
-                "cwd": "${workspaceFolder}/" + DEBUG_DIR,
-                "envFile": "${workspaceFolder}/" + DEBUG_ENV,
-            }
-        )
+        configuration = {
+            "name": service["name"],
+            "type": "go",
+            "request": "launch",
+            "mode": "auto",
+            "program": program,
+            "cwd": "${workspaceFolder}/" + DEBUG_DIR,
+            "envFile": "${workspaceFolder}/" + DEBUG_ENV,
+        }
+        if service["name"] in workfiles:
+            gowork = "${workspaceFolder}/" + WORKFILE.format(name=service["name"])
+            configuration["env"] = {"GOWORK": gowork}
+        configurations.append(configuration)
     return {
         "version": "0.2.0",
         "configurations": configurations,

@@ -46,6 +46,26 @@ def stack_health_endpoints(catalog: dict) -> list:
     return endpoints
 
 
+def stack_test_environment(catalog: dict) -> dict:
+    """The stack's addresses as seen from this machine, for the platform's integration and
+    end-to-end tests (go test on the host): STACK_<NAME>_<PORT>=host:port for each published
+    port of each container (STACK_AUTH_SERVICE_GRPC=127.0.0.1:50051), STACK_<NAME>_URL the
+    base URL of each service's HTTP port, and MONGODB_URI / REDIS_URL where those run."""
+    env = {}
+    for c in catalog["containers"]:
+        key = "STACK_" + c["name"].upper().replace("-", "_")
+        for p in c["ports"]:
+            address = f"{p['host_ip']}:{p['host']}"
+            env[f"{key}_{p['name'].upper().replace('-', '_')}"] = address
+            if c["kind"] == "service" and p["name"] == "http":
+                env[f"{key}_URL"] = f"http://{address}"
+        if c["ports"] and c["name"] == "mongodb":
+            env["MONGODB_URI"] = f"mongodb://{c['ports'][0]['host_ip']}:{c['ports'][0]['host']}/"
+        if c["ports"] and c["name"] == "redis":
+            env["REDIS_URL"] = f"redis://{c['ports'][0]['host_ip']}:{c['ports'][0]['host']}/0"
+    return env
+
+
 def stack_web_url(components: dict, name: str, offset=0, address="127.0.0.1") -> str:
     """The URL of a component's web page (`make open-<name>`): its `web_port` (the name of
     one of its ports) as published on this machine, whatever the profile or image source."""

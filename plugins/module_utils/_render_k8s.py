@@ -38,6 +38,12 @@ DEFAULTS = {
     "external": {},
     "config_files": {},
     "image_tag": None,
+    "pod_annotations": {},
+    # The Service the Ingress routes to (none: no Ingress), its host (default
+    # <project>.localhost) and its ingress class (none: the cluster's default).
+    "ingress_service": "api-gateway",
+    "ingress_host": None,
+    "ingress_class": None,
 }
 _MEMORY_UNITS = {"": "", "b": "", "k": "Ki", "m": "Mi", "g": "Gi"}
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -50,6 +56,11 @@ def _options(options: dict | None) -> dict:
     for overlay, count in o["replicas"].items():
         if not isinstance(count, int) or count < 1:
             fail(f"k8s_replicas.{overlay} is {count!r}; give a whole number of 1 or more.")
+    # -e k8s_min_ready_seconds=20 comes as text: the API takes a number only.
+    seconds = str(o["min_ready_seconds"])
+    if not seconds.isdigit():
+        fail(f"k8s_min_ready_seconds is {seconds!r}; give a whole number of seconds (0 or more).")
+    o["min_ready_seconds"] = int(seconds)
     return o
 
 
@@ -211,8 +222,16 @@ def _scrape_annotations(container: dict) -> dict:
     }
 
 
-def _pod_template(catalog: dict, container: dict, spec: dict) -> dict:
-    annotations = _scrape_annotations(container)
+def _pod_template(
+    catalog: dict, container: dict, spec: dict, extra_annotations: dict | None = None
+) -> dict:
+    """The pod template: the selector's labels, the scrape annotations and the ones the
+    user gives for this container (k8s_pod_annotations: a mesh's injection, a node
+    simulator's stage...)."""
+    annotations = {
+        **_scrape_annotations(container),
+        **{str(k): str(v) for k, v in (extra_annotations or {}).items()},
+    }
     metadata = {"labels": {**selector(catalog, container["name"]), **labels(catalog)}}
     if annotations:
         metadata["annotations"] = annotations
@@ -220,7 +239,11 @@ def _pod_template(catalog: dict, container: dict, spec: dict) -> dict:
 
 
 def k8s_deployment(
-    catalog: dict, container: dict, secret_keys: set, min_ready_seconds: int
+    catalog: dict,
+    container: dict,
+    secret_keys: set,
+    min_ready_seconds: int,
+    annotations: dict | None = None,
 ) -> dict:
     """A service's Deployment: probes from its health path, resources from its limits, a
     non-root user and a read-only root file system, a rolling update that keeps every
@@ -295,7 +318,7 @@ def k8s_deployment(
                 "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
             },
             "selector": {"matchLabels": selector(catalog, container["name"])},
-            "template": _pod_template(catalog, container, pod),
+            "template": _pod_template(catalog, container, pod, annotations),
         },
     }
 
@@ -363,7 +386,9 @@ def k8s_statefulset(catalog: dict, container: dict, secret_keys: set, options: d
             "serviceName": name,
             "minReadySeconds": options["min_ready_seconds"],
             "selector": {"matchLabels": selector(catalog, name)},
-            "template": _pod_template(catalog, container, pod),
+            "template": _pod_template(
+                catalog, container, pod, options["pod_annotations"].get(name)
+            ),
         },
     }
     if data:
@@ -416,6 +441,43 @@ def k8s_external_service(catalog: dict, container: dict, host: str) -> dict:
         "kind": "Service",
         "metadata": _meta(catalog, container["name"], container),
         "spec": {"type": "ExternalName", "externalName": str(host)},
+    }
+
+
+def k8s_ingress(catalog: dict, container: dict, host: str | None, ingress_class) -> dict:
+    """The Ingress of the gateway: every path of its host to the Service's HTTP port, by
+    name (the port the platform's own Ingress targets is one its Service never had)."""
+    host = host or f"{catalog['project']}.localhost"
+    if not _HOST.match(str(host)):
+        fail(f"k8s_ingress_host is {host!r}; give a host name (api.example.com).")
+    spec = {
+        "rules": [
+            {
+                "host": str(host),
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "pathType": "Prefix",
+                            "backend": {
+                                "service": {
+                                    "name": container["name"],
+                                    "port": {"name": container["ports"][0]["name"]},
+                                }
+                            },
+                        }
+                    ]
+                },
+            }
+        ]
+    }
+    if ingress_class:
+        spec["ingressClassName"] = str(ingress_class)
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": _meta(catalog, container["name"], container),
+        "spec": spec,
     }
 
 
@@ -522,13 +584,26 @@ def k8s_layout(catalog: dict, env: dict, secret_keys, options: dict | None = Non
             f"k8s_external names {unknown}, which are not infrastructure components of this "
             f"profile; known: {catalog['infrastructure']}."
         )
+    names = [c["name"] for c in catalog["containers"]]
+    unknown = sorted(set(o["pod_annotations"] or {}) - set(names))
+    if unknown:
+        fail(
+            f"k8s_pod_annotations names {unknown}, which this profile does not run; known: {names}."
+        )
+    o["pod_annotations"] = dict(o["pod_annotations"] or {})
     secret_keys = set(secret_keys)
     files = {"base/settings.yaml": k8s_settings(catalog, env, secret_keys)}
     services = [c for c in catalog["containers"] if c["kind"] == "service"]
     for c in catalog["containers"]:
         if c["kind"] == "service":
             objects = [
-                k8s_deployment(catalog, c, secret_keys, o["min_ready_seconds"]),
+                k8s_deployment(
+                    catalog,
+                    c,
+                    secret_keys,
+                    o["min_ready_seconds"],
+                    o["pod_annotations"].get(c["name"]),
+                ),
                 k8s_service(catalog, c),
             ]
         elif c["name"] in external:
@@ -536,6 +611,16 @@ def k8s_layout(catalog: dict, env: dict, secret_keys, options: dict | None = Non
         else:
             objects = [*k8s_statefulset(catalog, c, secret_keys, o), k8s_service(catalog, c)]
         files[f"base/{c['kind']}/{c['name']}.yaml"] = objects
+    gateway = [c for c in services if c["name"] == o["ingress_service"]]
+    if o["ingress_service"] and not gateway:
+        fail(
+            f"k8s_ingress_service is {o['ingress_service']!r}, which is not a service of this "
+            f"profile; known: {[c['name'] for c in services]} (empty: no Ingress)."
+        )
+    if gateway:
+        files["base/ingress.yaml"] = [
+            k8s_ingress(catalog, gateway[0], o["ingress_host"], o["ingress_class"])
+        ]
     files["base/kustomization.yaml"] = _kustomization(sorted(p[5:] for p in files))
 
     # prod pins the services' images to a release: without one there is no prod overlay.
@@ -571,3 +656,23 @@ def _pinned(image: str, tag: str) -> dict:
     if tag.startswith("sha256:"):
         return {"name": name, "digest": tag}
     return {"name": name, "newTag": tag}
+
+
+def k8s_port_forwards(catalog: dict, overlay: str = "local", options: dict | None = None) -> dict:
+    """What port-forward.yml forwards: the overlay's namespace and, per port of every
+    container that runs in the cluster, its Service, port and the port on 127.0.0.1 (the
+    compose stack's host port, plus options' offset)."""
+    o = {"external": {}, "offset": 0, **(options or {})}
+    return {
+        "namespace": namespace_of(catalog, overlay),
+        "forwards": [
+            {
+                "service": c["name"],
+                "port": p["container"],
+                "local_port": p["host"] + int(o["offset"]),
+            }
+            for c in catalog["containers"]
+            if c["name"] not in (o["external"] or {})
+            for p in c["ports"]
+        ],
+    }

@@ -281,6 +281,7 @@ class Section:
 @dataclass
 class Schema:
     sections: list
+    stale: dict = field(default_factory=dict)  # key -> older defaults replaced by the current
 
     @property
     def variables(self) -> dict:
@@ -419,7 +420,10 @@ def build_schema(data: dict, services=None) -> Schema:
                 )
             seen[variable.name] = name
         sections.append(Section(name, str(raw.get("description", "")), variables))
-    return Schema(sections)
+    stale = data.get("stale") or {}
+    if not isinstance(stale, dict) or not all(isinstance(v, list) for v in stale.values()):
+        raise SchemaError("the schema's `stale` must map keys to lists of older values.")
+    return Schema(sections, {str(k): [env_string(v) for v in vs] for k, vs in stale.items()})
 
 
 def check_value(var_type: str, value: str):
@@ -559,6 +563,12 @@ def render(document: Document, schema: Schema, overrides=None, generate=generate
             value = renamed[key]
             lines.append(format_line(key, value))
             (updated if entry is not None else added).append(key)
+        elif (
+            variable is not None and entry is not None and entry.value in schema.stale.get(key, ())
+        ):
+            value = variable.default
+            lines.append(format_line(key, value, literal=False))
+            updated.append(key)
         elif entry is not None and not (
             variable is not None and variable.generate and entry.value == ""
         ):

@@ -234,34 +234,70 @@ def _write_stamp(output, fingerprint, sha1):
         )
 
 
-def _write_if_changed(path, text):
-    """Write text to path (atomically) unless it holds that text already."""
+def _write_if_changed(path, text, check_mode=False):
+    """Write text to path (atomically) unless it holds that text already; True if it did
+    (or, in check mode, would)."""
     with contextlib.suppress(FileNotFoundError), open(path, encoding="utf-8") as handle:
         if handle.read() == text:
-            return
+            return False
+    if check_mode:
+        return True
     os.makedirs(os.path.dirname(path), exist_ok=True)
     partial = "%s.%s.partial" % (path, secrets.token_hex(4))
     with open(partial, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(partial, path)
+    return True
+
+
+def prepare_workfile(build, check_mode=False):
+    """The build with its go.mod's directives, the text of its go.work (None: it has none)
+    and whether the file changed. The go.work is written (or kept) only where it replaces
+    a library; otherwise the module builds as it is, in module mode (workspace mode would
+    refuse a GOFLAGS=-mod=mod of the user's, for one), and a stale go.work is removed."""
+    with open(os.path.join(build["chdir"], "go.mod"), encoding="utf-8") as handle:
+        build = dict(build, directives=go_mod_directives(handle.read()))
+    if not build.get("workfile"):
+        return build, None, False
+    text = workfile_text(build["chdir"], build["directives"], build.get("replace"))
+    if _replaced_in(text):
+        return build, text, _write_if_changed(build["workfile"], text, check_mode)
+    if not os.path.exists(build["workfile"]):
+        return build, None, False
+    if not check_mode:
+        os.unlink(build["workfile"])
+    return build, None, True
+
+
+def write_workfiles(builds, check_mode=False):
+    """Only the go.work of each build (prepare_workfile), for what builds outside this
+    module: an editor's debugger, the stack's dev containers. One result per build: name,
+    workfile (its path, or None where it has none) and changed."""
+    results = []
+    for build in builds:
+        _, text, changed = prepare_workfile(build, check_mode)
+        results.append(
+            {
+                "name": build["name"],
+                "workfile": build["workfile"] if text else None,
+                "changed": changed,
+            }
+        )
+    return results
+
+
+def with_workfile(build, env):
+    """(build with its go.mod's directives, env, the go.work text or None): prepare_workfile,
+    and GOWORK in env naming the go.work where there is one; go_test runs tests the same way."""
+    build, workfile, _ = prepare_workfile(build)
+    if workfile:
+        env = dict(env, GOWORK=build["workfile"])
+    return build, env, workfile
 
 
 def _build_one(go, build, flags, env):
     output = build["output"]
-    with open(os.path.join(build["chdir"], "go.mod"), encoding="utf-8") as handle:
-        build = dict(build, directives=go_mod_directives(handle.read()))
-    workfile = None
-    if build.get("workfile"):
-        workfile = workfile_text(build["chdir"], build["directives"], build.get("replace"))
-        if _replaced_in(workfile):
-            _write_if_changed(build["workfile"], workfile)
-            env = dict(env, GOWORK=build["workfile"])
-        else:
-            # No library of ours to resolve: the module builds as it is, in module mode
-            # (workspace mode would refuse a GOFLAGS=-mod=mod of the user's, for one).
-            workfile = None
-            if os.path.exists(build["workfile"]):
-                os.unlink(build["workfile"])
+    build, env, workfile = with_workfile(build, env)
     fingerprint = inputs_fingerprint(go, build, flags, env, workfile)
     stamp = _read_stamp(output) if fingerprint else None
     if stamp and stamp.get("inputs") == fingerprint:

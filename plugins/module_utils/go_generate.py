@@ -452,8 +452,9 @@ def _include_hint(step: dict, workdir: str) -> str:
     if not absent:
         return ""
     return (
-        f"\nThese include directories do not exist: {', '.join(absent)} (googleapis: clone "
-        "https://github.com/googleapis/googleapis there, as the service's proto Makefile does)."
+        f"\nThese include directories do not exist: {', '.join(absent)} (googleapis' "
+        "google/api protos: `ansible-playbook setup.yml --tags go` unpacks them into "
+        "~/.local/share/vhvcorp-devtools/protos)."
     )
 
 

@@ -71,8 +71,8 @@ options:
       output:
         description:
           - The binary to write; its directory is made when missing.
+          - Required unless O(workfiles_only=true).
         type: path
-        required: true
       workfile:
         description:
           - Where to write this build's own go.work (a file named C(go.work), outside the
@@ -117,6 +117,14 @@ options:
         at all. The stack role uses it to bring up every service that builds.
     type: bool
     default: true
+  workfiles_only:
+    description:
+      - Write (or remove) only each build's go.work, as a build would, and build nothing.
+        For what builds the sources elsewhere with the same go.work, such as an editor's
+        debugger (the workspace role's VS Code launch configurations) or the stack's dev
+        containers. RV(results) then name each build's RV(results[].workfile).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -143,6 +151,18 @@ EXAMPLES = r"""
 - name: Say which binaries changed.
   ansible.builtin.debug:
     msg: "{{ built.results | selectattr('changed') | map(attribute='name') | list }}"
+
+- name: Write only the go.work of each service, for the editor's debugger.
+  vhvcorp.devtools.go_build:
+    builds:
+      - name: auth-service
+        chdir: "{{ workspace }}/go-auth-service/server"
+        workfile: "{{ workspace }}/deploy/build/auth-service/go.work"
+        replace:
+          github.com/vhvplatform/go-shared: "{{ workspace }}/go-shared"
+    workfiles_only: true
+    fail_on_missing: false
+  register: workfiles
 
 - name: Build every program that compiles, and report the others (compiler's first lines).
   vhvcorp.devtools.go_build:
@@ -177,19 +197,24 @@ results:
     output:
       description: The binary's path.
       type: str
-      returned: always
+      returned: unless O(workfiles_only=true)
       sample: /home/dev/workspace/deploy/build/auth-service/server
     sha1:
       description: The binary's sha1; null when there is none (check mode before the first
         build) or its build failed.
       type: str
-      returned: always
+      returned: unless O(workfiles_only=true)
       sample: 3f786850e387550fdab836ed7e6dc881de23001b
     changed:
-      description: Whether the binary's bytes changed.
+      description: Whether the binary's bytes changed (with O(workfiles_only), its go.work).
       type: bool
       returned: always
       sample: false
+    workfile:
+      description: The build's go.work, or null where it has none (it replaces no library).
+      type: str
+      returned: with O(workfiles_only=true)
+      sample: /home/dev/workspace/deploy/build/auth-service/go.work
     msg:
       description: What failed and what to do, with the compiler's last lines.
       type: str
@@ -222,6 +247,7 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_build import (
     GoBuildError,
     build_all,
     missing_modules,
+    write_workfiles,
 )
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_install import (
     GoInstallError,
@@ -239,7 +265,7 @@ def argument_spec():
                 name=dict(type="str", required=True),
                 chdir=dict(type="path", required=True),
                 package=dict(type="str", default="."),
-                output=dict(type="path", required=True),
+                output=dict(type="path"),
                 workfile=dict(type="path"),
                 replace=dict(type="dict", default={}),
             ),
@@ -249,6 +275,7 @@ def argument_spec():
         environment=dict(type="dict", default={"CGO_ENABLED": "0"}),
         fail_on_missing=dict(type="bool", default=True),
         fail_on_error=dict(type="bool", default=True),
+        workfiles_only=dict(type="bool", default=False),
     )
 
 
@@ -264,6 +291,20 @@ def main():
             missing=[b["name"] for b in missing],
         )
     builds = [b for b in params["builds"] if b not in missing]
+    if params["workfiles_only"]:
+        results = write_workfiles(builds, check_mode=module.check_mode)
+        module.exit_json(
+            changed=any(r["changed"] for r in results),
+            results=results,
+            missing=[b["name"] for b in missing],
+            failed_builds=[],
+        )
+    no_output = [b["name"] for b in builds if not b["output"]]
+    if no_output:
+        module.fail_json(
+            msg="builds[].output is missing for %s: say where each binary goes, or set "
+            "workfiles_only to write only the go.work files." % ", ".join(no_output)
+        )
     try:
         go = find_go(params["go"]) if builds and not module.check_mode else params["go"]
         results = build_all(

@@ -107,7 +107,7 @@ EXAMPLES = r"""
         steps:
           - tool: protoc
             chdir: server/proto
-            include: [., ~/go/src/github.com/googleapis/googleapis]
+            include: [., ~/.local/share/vhvcorp-devtools/protos]
             files: ["*.proto"]
             plugins:
               - {name: go, out: ../internal/pb, opt: [paths=source_relative]}

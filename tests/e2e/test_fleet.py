@@ -1,14 +1,18 @@
-"""onboarding.yml over SSH on a simulated fleet (tests/fleet_fixtures.py): three good hosts
-(Debian 12, 13, 12), one the prerequisites role fails on (a host var asks for more memory
-than any machine has) and one stopped before the run. Each good host is onboarded, the
-other two are named in the report with their task and a one-line reason, the exit code
-says some host failed, no secret reaches the report, and a second run changes nothing on
-the good hosts.
+"""onboarding.yml over SSH on a simulated fleet of 20 hosts (tests/fleet_fixtures.py): 17
+good ones, Debian 11, 12 and 13 in turn, and three that fail in the ways a fleet does: one
+without Python, one whose package manager is broken (dpkg was interrupted, so apt refuses
+to install) and one stopped before the run. Each good host is onboarded, each of the other
+three is named in the report with its task and a one-line reason, the exit code says some
+host failed, no secret reaches the report, and a second run changes nothing on the good
+hosts.
 
 Tags deps and workspace only: the packages, the resource check and the workspace with its
-.env and secrets, a few minutes for the fleet. Docker (docker.io), Go (a toolchain zip per
-host) and the Go tools would add minutes per host on this machine's two shared cores, and
-prove nothing about the fleet that these do not; they have their molecule scenarios.
+.env and secrets, about two minutes per run for the fleet here. Docker (docker.io), Go (a
+toolchain zip per host) and the Go tools would add minutes per host on this machine's two
+shared cores, and prove nothing about the fleet that these do not; they have their
+molecule scenarios. For the same reason the prerequisites role's packages come with the
+image of 14 good hosts (the role finds them and installs nothing, as on a machine that has
+them); the first good host of each Debian release installs them from Debian's mirror.
 """
 
 import importlib.util
@@ -20,7 +24,11 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRET = "fleet-jwt-Hq3vR8mZt2Lw9Xc5Yb7N"
-GOOD = {"dev-01": "bookworm", "dev-02": "trixie", "dev-03": "bookworm"}
+SUITES = {"bullseye": "11", "bookworm": "12", "trixie": "13"}
+# dev-01 .. dev-17, Debian 11, 12 and 13 in turn.
+GOOD = {f"dev-{n:02}": list(SUITES)[(n - 1) % 3] for n in range(1, 18)}
+# The hosts that install the prerequisites' packages themselves: one per release.
+FRESH = {"dev-01", "dev-02", "dev-03"}
 
 
 def _fleet_fixtures():
@@ -47,14 +55,13 @@ def fleet(workdir):
     fleet = _fleet_fixtures().Fleet(workdir / "fleet")
     try:
         for name, suite in GOOD.items():
-            fleet.add(name, suite)
-        # More memory than any machine has: the recommended figure is checked first.
-        fleet.add(
-            "small-01",
-            prerequisites_minimum_memory_mb=100_000_000,
-            prerequisites_recommended_memory_mb=100_000_000,
-        )
+            fleet.add(name, suite, prerequisites=name not in FRESH)
+        fleet.add("nopython-01", python=False)
+        fleet.add("dpkg-01")
         fleet.add("gone-01")
+        fleet.wait()
+        # A dpkg run cut short leaves its journal: apt then refuses to install anything.
+        fleet.exec("dpkg-01", "touch", "/var/lib/dpkg/updates/0001")
         fleet.stop("gone-01")
         yield fleet
     finally:
@@ -88,15 +95,15 @@ def test_every_good_host_is_onboarded_and_the_others_named(first_run, fleet):
     # Ansible's exit code: 4 when a host was unreachable, else 2 when one failed.
     assert result.returncode == 4, result.stdout[-4000:]
     report, files = read_report(reports)
-    assert report["summary"].startswith("5 hosts: 3 onboarded, 1 failed, 1 unreachable, in ")
+    assert report["summary"].startswith("20 hosts: 17 onboarded, 2 failed, 1 unreachable, in ")
     rows = {row["host"]: row for row in report["hosts"]}
-    assert set(rows) == {*GOOD, "small-01", "gone-01"}
+    assert set(rows) == {*GOOD, "nopython-01", "dpkg-01", "gone-01"}
 
-    for name in GOOD:
+    for name, suite in GOOD.items():
         row = rows[name]
         assert row["status"] == "ok", row
-        major = fleet.exec(name, "cut", "-d.", "-f1", "/etc/debian_version")
-        assert row["os"].startswith(f"Debian {major}") and row["os"].endswith("(x86_64)"), row
+        assert row["os"].split()[1].split(".")[0] == SUITES[suite], row
+        assert row["os"].startswith("Debian ") and row["os"].endswith("(x86_64)"), row
         assert row["changed"] > 0 and row["seconds"] > 0
         assert row["versions"] == {
             "git": fleet.exec(name, "git", "--version").removeprefix("git version ")
@@ -105,14 +112,27 @@ def test_every_good_host_is_onboarded_and_the_others_named(first_run, fleet):
         # The workspace is there, its .env holds the secret, 0600, in root's home on that host.
         assert fleet.exec(name, "stat", "-c", "%a", "/root/workspace/go-platform/.env") == "600"
         assert f"JWT_SECRET={SECRET}" in fleet.exec(name, "cat", "/root/workspace/go-platform/.env")
-    assert {rows[name]["os"].split()[1].split(".")[0] for name in GOOD} == {"12", "13"}
+    # The hosts that had none of the packages have them now, from their release's mirror.
+    for name in FRESH:
+        assert fleet.exec(name, "dpkg-query", "-W", "-f", "${Status}", "protobuf-compiler") == (
+            "install ok installed"
+        )
 
-    small = rows["small-01"]
-    assert small["status"] == "failed"
-    assert small["task"] == (
-        "vhvcorp.devtools.prerequisites : Fail with what to do when the machine is below a minimum."
+    nopython = rows["nopython-01"]
+    assert (nopython["status"], nopython["task"], nopython["reason"]) == (
+        "failed",
+        "Check that the host answers and runs Python.",
+        "The module interpreter '/usr/bin/python3' was not found.",
     )
-    assert "MB of memory (minimum 100000000 MB" in small["reason"] and "\n" not in small["reason"]
+    dpkg = rows["dpkg-01"]
+    assert (dpkg["status"], dpkg["task"]) == (
+        "failed",
+        "vhvcorp.devtools.prerequisites : Install the packages with apt.",
+    )
+    assert dpkg["reason"] == (
+        "E: dpkg was interrupted, you must manually run 'dpkg --configure -a' "
+        "to correct the problem."
+    )
     gone = rows["gone-01"]
     assert gone["status"] == "unreachable"
     assert gone["task"] == "Check that the host answers and runs Python."
@@ -125,8 +145,8 @@ def test_every_good_host_is_onboarded_and_the_others_named(first_run, fleet):
         assert SECRET not in text, name
     md = files["fleet-report.md"].splitlines()
     # The summary, then the table: its head, its rule and a row per host.
-    assert md[0] == report["summary"] and len([line for line in md if line.startswith("| ")]) == 7
-    assert files["fleet-report.html"].count("<tr class=") == 5
+    assert md[0] == report["summary"] and len([line for line in md if line.startswith("| ")]) == 22
+    assert files["fleet-report.html"].count("<tr class=") == 20
 
 
 def test_a_second_run_changes_nothing_on_the_good_hosts(first_run, playbook, fleet, workdir):
@@ -139,3 +159,8 @@ def test_a_second_run_changes_nothing_on_the_good_hosts(first_run, playbook, fle
     assert {name: (rows[name]["status"], rows[name]["changed"]) for name in GOOD} == {
         name: ("ok", 0) for name in GOOD
     }, again.stdout[-4000:]
+    assert {name: rows[name]["status"] for name in ("nopython-01", "dpkg-01", "gone-01")} == {
+        "nopython-01": "failed",
+        "dpkg-01": "failed",
+        "gone-01": "unreachable",
+    }

@@ -32,6 +32,10 @@ from common import (
 )
 
 SOURCES = Path(__file__).resolve().parent / "controlplane"
+# Stages of ours (tests/harness/kwok_stages): a pod held out of Ready and a pod that fails
+# after it was Ready, each only for pods that carry its annotation
+# (kwok.devtools.vhvcorp/hold-not-ready, kwok.devtools.vhvcorp/fail-after-ready).
+OWN_STAGES = Path(__file__).resolve().parent / "kwok_stages"
 KUBERNETES_VERSION = "v1.37.2"
 KWOK_VERSION = "v0.8.0"
 # Ports of our own, away from the defaults (2379, 6443, 10257, 10259) a real cluster on
@@ -58,11 +62,11 @@ NODES = ("kwok-node-0", "kwok-node-1")
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 
-def _sources_hash() -> str:
+def _sources_hash(root: Path = SOURCES) -> str:
     digest = hashlib.sha256()
-    for path in sorted(SOURCES.rglob("*")):
+    for path in sorted(root.rglob("*")):
         if path.is_file():
-            digest.update(str(path.relative_to(SOURCES)).encode() + b"\0" + path.read_bytes())
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -131,7 +135,9 @@ def _kwok_stage_files() -> list:
     if result.returncode:
         raise HarnessError(f"kwok's module cannot be downloaded: {result.stdout}{result.stderr}")
     root = Path(json.loads(result.stdout)["Dir"]) / "kustomize" / "stage"
-    return [str(root / stage) for stage in KWOK_STAGES]
+    return [str(root / stage) for stage in KWOK_STAGES] + [
+        str(path) for path in sorted(OWN_STAGES.glob("*.yaml"))
+    ]
 
 
 def _credentials(directory: Path) -> dict:
@@ -321,28 +327,35 @@ def _default_service_account(creds: dict) -> bool:
     return _api(creds, "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200
 
 
-def ensure_kubectl(state: Path) -> str:
-    """kubectl of the control plane's version, built by the kube_tools role's go method
-    (tests/harness/kubectl.yml); a second run finds it and changes nothing."""
+# helm for deploy-dev.yml's Helm charts. Not the kube_tools role's default (3.22.0): this
+# machine's Go module proxy lists that release as not approved; 3.21.4 builds.
+HELM_VERSION = "3.21.4"
+
+
+def ensure_kube_tool(state: Path, tool: str, version: str) -> str:
+    """kubectl (at the control plane's version) or helm, built by the kube_tools role's go
+    method (tests/harness/kubectl.yml) into a directory of its own under the harness's
+    cache; a second run finds it and changes nothing."""
     started = time.monotonic()
-    bin_dir = state / "bin" / f"kubectl-{KUBERNETES_VERSION}"
+    bin_dir = state / "bin" / f"{tool}-v{version}"
     bin_dir.mkdir(parents=True, exist_ok=True)  # the role installs into it, as into /usr/local/bin
     result = ansible_playbook(
         "tests/harness/kubectl.yml",
         "-e",
         json.dumps(
             {
+                "kube_tools_tools": [tool],
                 "kube_tools_bin_dir": str(bin_dir),
                 "kube_tools_search_path": f"{bin_dir}:/usr/local/go/bin:{os.environ['PATH']}",
-                "kube_tools_versions": {"kubectl": KUBERNETES_VERSION[1:]},
-                "kube_tools_min_versions": {"kubectl": KUBERNETES_VERSION[1:]},
+                "kube_tools_versions": {tool: version},
+                "kube_tools_min_versions": {tool: version},
             }
         ),
         json_output=True,
     )
     changed = sum(host["changed"] for host in json.loads(result.stdout)["stats"].values())
-    report("kubectl (kube_tools role, go method)", "built" if changed else "reused", started)
-    return str(bin_dir / "kubectl")
+    report(f"{tool} (kube_tools role, go method)", "built" if changed else "reused", started)
+    return str(bin_dir / tool)
 
 
 def ensure_control_plane(state: Path, previous: dict) -> dict:
@@ -350,7 +363,8 @@ def ensure_control_plane(state: Path, previous: dict) -> dict:
     API server is ready, the controllers have made the default service account and the kwok
     nodes are Ready."""
     bin_dir, kwok = ensure_binaries(state)
-    kubectl = ensure_kubectl(state)
+    kubectl = ensure_kube_tool(state, "kubectl", KUBERNETES_VERSION[1:])
+    helm = ensure_kube_tool(state, "helm", HELM_VERSION)
     started = time.monotonic()
     k8s = state / "kubernetes"
     creds = _credentials(k8s)
@@ -361,18 +375,28 @@ def ensure_control_plane(state: Path, previous: dict) -> dict:
         "bin_dir": str(bin_dir),
         "kwok": str(kwok),
         "kubectl": kubectl,
+        "helm": helm,
         "nodes": list(NODES),
         "logs": str(k8s / "logs"),
+        "kwok_stages": _sources_hash(OWN_STAGES),
     }
     (k8s / "logs").mkdir(parents=True, exist_ok=True)
     same_build = previous.get("bin_dir") == info["bin_dir"]
+    order = (*COMPONENTS, "kwok")
     actions = {}
-    for name in (*COMPONENTS, "kwok"):
-        pid_file = k8s / f"{name}.pid"
-        if same_build and process_alive(pid_file):
-            actions[name] = "reused"
+    for name in order:
+        same = same_build and (name != "kwok" or previous.get("kwok_stages") == info["kwok_stages"])
+        actions[name] = "reused" if same and process_alive(k8s / f"{name}.pid") else "started"
+    # Stopped before anything starts, the last first: an API server whose etcd went away
+    # first hangs in its shutdown, and etcd's peer port outlives its client port a moment.
+    for name in reversed(order):
+        if actions[name] == "started":
+            stop_process(k8s / f"{name}.pid", PORTS[name], name)
+            if name == "etcd":
+                wait_for(lambda: not port_in_use(PORTS["etcd-peer"]), 15, "etcd's peer port")
+    for name in order:
+        if actions[name] == "reused":
             continue
-        stop_process(pid_file, PORTS[name], name)
         if name == "kube-apiserver":
             wait_for(lambda: port_in_use(PORTS["etcd"]), 60, "etcd")
         if name in ("kube-controller-manager", "kube-scheduler", "kwok"):
@@ -382,9 +406,10 @@ def ensure_control_plane(state: Path, previous: dict) -> dict:
                 f"kube-apiserver (log: {k8s / 'logs' / 'kube-apiserver.log'})",
             )
         start_process(
-            _argv(name, bin_dir, kwok, creds, k8s), pid_file, k8s / "logs" / f"{name}.log"
+            _argv(name, bin_dir, kwok, creds, k8s),
+            k8s / f"{name}.pid",
+            k8s / "logs" / f"{name}.log",
         )
-        actions[name] = "started"
     wait_for(lambda: _apiserver_ready(creds), 120, "kube-apiserver")
     _ensure_nodes(creds)
     wait_for(lambda: _nodes_ready(creds), 60, f"the kwok nodes (log: {k8s / 'logs/kwok.log'})")

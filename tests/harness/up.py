@@ -145,9 +145,10 @@ def main() -> int:
         ensure_docker()
         ensure_packages()
         images = ensure_local_images(state)
-        # Molecule's second Debian release: only the base and python images.
-        trixie_images = ensure_local_images(state, "trixie", ("base", "python"))
-        images["images"] += trixie_images["images"]
+        # Molecule's second Debian release and the fleet's (tests/e2e/test_fleet.py) Debian
+        # 11 and 13 hosts: only the base and python images.
+        for suite in ("trixie", "bullseye"):
+            images["images"] += ensure_local_images(state, suite, ("base", "python"))["images"]
         ferretdb = ensure_ferretdb(
             state, images["ferretdb_binary"], previous.get("ferretdb", {}), args.wipe_ferretdb
         )

@@ -1,10 +1,12 @@
 """Fixtures that hand integration tests the harness's real services."""
 
 import importlib.util
+import json
 import os
 import socket
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -250,3 +252,68 @@ def one_service_stack():
     """(workspace, namespace) -> the stack role's options (extra vars) for auth-service
     alone, built locally, no infrastructure, its images and project under the namespace."""
     return _one_service_stack
+
+
+@pytest.fixture
+def registry(tmp_path) -> Iterator[str]:
+    """A docker-registry (Debian's, installed by the harness) on a free 127.0.0.1 port, its
+    storage in tmp_path; its address (HOST:PORT)."""
+    port = _free_port()
+    config = tmp_path / "registry.yml"
+    config.write_text(
+        "version: 0.1\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {tmp_path / 'storage'}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
+    with open(tmp_path / "registry.log", "wb") as log:
+        proc = subprocess.Popen(
+            ["/usr/bin/docker-registry", "serve", str(config)], stdout=log, stderr=log
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, (
+                    tmp_path / "registry.log"
+                ).read_text()
+                time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _registry_tags(registry: str, name: str) -> list[str]:
+    with urllib.request.urlopen(f"http://{registry}/v2/{name}/tags/list", timeout=10) as answer:
+        return sorted(json.load(answer)["tags"])
+
+
+@pytest.fixture(scope="session")
+def registry_tags():
+    """(registry, image name) -> the sorted tags the registry holds (its /v2 tags/list)."""
+    return _registry_tags
+
+
+def _make(target: str, env: dict | None = None, **variables) -> subprocess.CompletedProcess:
+    """`make TARGET VAR=value ...` from the checkout, as users type it, with no terminal (so
+    logs runs logs.yml) and env added to the environment; the output captured as text, the
+    caller checks the return code."""
+    return subprocess.run(
+        ["make", "--no-print-directory", target, *(f"{k}={v}" for k, v in variables.items())],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1200,
+    )
+
+
+@pytest.fixture(scope="session")
+def make():
+    """_make: `make("logs-auth-service", ARGS="-e ...")`."""
+    return _make

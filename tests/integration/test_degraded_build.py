@@ -66,6 +66,21 @@ PLAY = """\
                        | map(attribute='build.source_dir') | list }}"
           table: "{{ __stack_report | vhvcorp.devtools.stack_report_table_rows
                      | vhvcorp.devtools.stack_table(['service', 'state', 'reason']) }}"
+
+    # As setup.yml ends (nothing was started here, so it fails: only what it probed counts).
+    - name: Check the health of what `up` left in.
+      when: health | default(false) | bool
+      block:
+        - name: Check the health as setup.yml does after the seed.
+          ansible.builtin.include_role:
+            name: vhvcorp.devtools.stack
+          vars:
+            stack_action: health
+            stack_health_deadline: 0
+      rescue:
+        - name: Note that nothing was started to be healthy.
+          ansible.builtin.debug:
+            msg: "{{ ansible_failed_result.msg }}"
 """
 
 
@@ -103,10 +118,30 @@ def test_a_broken_and_an_unreachable_repository_are_left_out_with_their_reasons(
     standin.make_broken_service_repository(git, REPOSITORY[BROKEN])
     standin.make_library_repository(git)
 
-    result, report = run(playbook, tmp_path, git)
+    result, report = run(playbook, tmp_path, git, "-e", "health=true")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     out = shown(report)
     running = [n for n in REPOSITORY if n not in (BROKEN, UNREACHABLE)]
+    # The health step after `up` probes the catalog `up` left (not the services left out),
+    # and works out no catalog again (one rerun of setup.yml: a dozen tasks fewer).
+    tasks = [t for play in report["plays"] for t in play["tasks"]]
+    (health,) = [
+        t
+        for t in tasks
+        if t["task"]["name"].endswith(
+            " : Check every service's health endpoints and every component's port."
+        )
+    ]
+    probed = {e["name"] for e in health["hosts"]["localhost"]["endpoints"]}
+    assert set(running) <= probed and not {BROKEN, UNREACHABLE} & probed, probed
+    (catalog,) = [
+        t
+        for t in tasks
+        if t["task"]["name"].endswith(
+            " : Work out the catalog (profile, image source, containers)."
+        )
+    ]
+    assert catalog["hosts"]["localhost"].get("skipped"), catalog["hosts"]["localhost"]
     assert out["services"] == running  # the catalog the compose files are rendered from
     assert out["outcomes"]["failed"] == [UNREACHABLE, BROKEN]
     assert out["demo"] is False

@@ -1,5 +1,6 @@
-"""go_generate with real generators: Debian's protoc, and protoc-gen-go, protoc-gen-go-grpc and
-swag built from the Go module proxy at the go_tools role's pinned versions.
+"""go_generate with real generators: Debian's protoc, and protoc-gen-go, protoc-gen-go-grpc,
+protoc-gen-grpc-gateway and swag built from the Go module proxy at the go_tools role's pinned
+versions, with googleapis' protos as the go_tools role unpacks them from PyPI.
 
 The plugins are built once into the harness's state directory (go_install skips a binary
 already built from the same package and version, so a rerun builds nothing), and the code
@@ -29,7 +30,7 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_install import
 
 GO = "/usr/local/go/bin/go"
 GO_ENV = {"GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
-PLUGINS = ("protoc-gen-go", "protoc-gen-go-grpc", "swag")
+PLUGINS = ("protoc-gen-go", "protoc-gen-go-grpc", "protoc-gen-grpc-gateway", "swag")
 
 GREETER_PROTO = """syntax = "proto3";
 package greeter.v1;
@@ -178,6 +179,95 @@ def test_protoc_code_builds_and_a_rerun_starts_nothing(tools_dir, tmp_path):
     assert protoc.starts() == 3
     assert generate_all(services, str(state), env)[0]["status"] == "unchanged"
     assert go_build(module, "./cmd/greeter", tmp_path / "bin/greeter") == "gopher\n"
+
+
+ROUTED_PROTO = """syntax = "proto3";
+package greeter.v1;
+option go_package = "example.com/greeter/internal/pb;pb";
+import "google/api/annotations.proto";
+service Greeter {
+  rpc Hello(HelloRequest) returns (HelloReply) {
+    option (google.api.http) = {post: "/v1/hello" body: "*"};
+  }
+}
+message HelloRequest { string name = 1; }
+message HelloReply { string message = 1; }
+"""
+
+ROUTED_MAIN = """package main
+
+import (
+\t"fmt"
+
+\t"example.com/greeter/internal/pb"
+\t"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+)
+
+func main() {
+\tmux := runtime.NewServeMux()
+\terr := pb.RegisterGreeterHandlerServer(nil, mux, pb.UnimplementedGreeterServer{})
+\tfmt.Println("routed", err == nil)
+}
+"""
+
+
+def test_auths_protoc_step_compiles_protos_importing_googleapis_annotations(
+    play_tasks, tools_dir, tmp_path
+):
+    """The catalog's auth step (go, go-grpc and grpc-gateway) on a proto that imports
+    google/api/annotations.proto, with the include directory the go_tools role fills from
+    the pinned googleapis-common-protos wheel; the generated gateway code compiles. A second
+    run of the role fetches and unpacks nothing."""
+    protos, cache = tmp_path / "protos", tmp_path / "wheels"
+    install = {
+        "ansible.builtin.include_role": {
+            "name": "vhvcorp.devtools.go_tools",
+            "tasks_from": "protos",
+        },
+        "vars": {"go_tools_proto_dir": str(protos), "go_tools_proto_cache_dir": str(cache)},
+    }
+    json_out = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
+    first = play_tasks([install], env=json_out)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr
+    assert (protos / "google/api/annotations.proto").is_file()
+    assert (protos / "google/api/http.proto").is_file()
+    assert not list(protos.rglob("*.py")), "only the .proto files are unpacked"
+    again = play_tasks([install], env=json_out)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr
+    assert json.loads(again.stdout)["stats"]["localhost"]["changed"] == 0
+
+    catalog = Path(__file__).resolve().parents[2] / "group_vars/all/services.yml"
+    auth = next(
+        s
+        for s in yaml.safe_load(catalog.read_text())["devtools_services"]
+        if s["name"] == "auth-service"
+    )
+    (step,) = auth["generate"]
+    assert "~/.local/share/vhvcorp-devtools/protos" in step["include"]
+    step = dict(
+        step,
+        chdir="proto",
+        include=[str(protos) if i.startswith("~") else i for i in step["include"]],
+    )
+    module = greeter(tmp_path)
+    (module / "go.mod").write_text(
+        "module example.com/greeter\n\ngo 1.24\n\nrequire (\n"
+        "\tgithub.com/grpc-ecosystem/grpc-gateway/v2 v2.34.0\n"
+        "\tgoogle.golang.org/grpc v1.85.0\n\tgoogle.golang.org/protobuf v1.36.12\n)\n"
+    )
+    (module / "proto/greeter.proto").write_text(ROUTED_PROTO)
+    (module / "cmd/greeter/main.go").write_text(ROUTED_MAIN)
+    services = [
+        {"name": "auth-service", "chdir": str(module), "steps": normalize_steps([step], "a")}
+    ]
+    (result,) = generate_all(services, str(tmp_path / "state"), env_with(tools_dir))
+    assert (result["status"], result["error"]) == ("generated", None)
+    assert sorted(p.name for p in (module / "internal/pb").iterdir()) == [
+        "greeter.pb.go",
+        "greeter.pb.gw.go",
+        "greeter_grpc.pb.go",
+    ]
+    assert go_build(module, "./cmd/greeter", tmp_path / "bin/greeter") == "routed true\n"
 
 
 def test_a_failure_names_the_service_and_protoc_lines_and_spares_the_others(tools_dir, tmp_path):

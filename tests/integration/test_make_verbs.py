@@ -5,10 +5,7 @@ own, which runs nothing, is stopped and asked for its logs.
 """
 
 import json
-import os
 import re
-import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -28,22 +25,8 @@ def workspace_args(make_workspace, tmp_path_factory) -> dict:
     return {"WORKSPACE": str(workspace), "ARGS": f"-e @{extra}"}
 
 
-def make(repo_root: Path, target: str, **variables) -> subprocess.CompletedProcess:
-    """`make TARGET VAR=value ...` from the checkout, with no terminal (so logs runs logs.yml)."""
-    return subprocess.run(
-        ["make", "--no-print-directory", target, *(f"{k}={v}" for k, v in variables.items())],
-        cwd=repo_root,
-        env=dict(os.environ),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-
-
-def test_logs_of_a_catalog_name_runs_logs_yml_for_that_container(repo_root, workspace_args):
-    run = make(repo_root, "logs-auth-service", **workspace_args)
+def test_logs_of_a_catalog_name_runs_logs_yml_for_that_container(make, workspace_args):
+    run = make("logs-auth-service", **workspace_args)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     # logs.yml ran for that one container (its assert passed: a container of this stack).
     assert re.search(
@@ -53,8 +36,8 @@ def test_logs_of_a_catalog_name_runs_logs_yml_for_that_container(repo_root, work
     assert "Read the last lines of the logs, per container: 100" in run.stdout
 
 
-def test_logs_of_a_name_not_in_the_catalog_names_the_stacks_containers(repo_root, workspace_args):
-    run = make(repo_root, "logs-nosuch", **workspace_args)
+def test_logs_of_a_name_not_in_the_catalog_names_the_stacks_containers(make, workspace_args):
+    run = make("logs-nosuch", **workspace_args)
     assert run.returncode != 0
     said = " ".join(run.stdout.split())
     assert (
@@ -63,8 +46,8 @@ def test_logs_of_a_name_not_in_the_catalog_names_the_stacks_containers(repo_root
     )
 
 
-def test_stop_keep_data_keeps_the_volumes_even_when_asked_to_remove_them(repo_root, workspace_args):
-    run = make(repo_root, "stop-keep-data", VOLUMES="yes", **workspace_args)
+def test_stop_keep_data_keeps_the_volumes_even_when_asked_to_remove_them(make, workspace_args):
+    run = make("stop-keep-data", VOLUMES="yes", **workspace_args)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "-e volumes=false" in run.stdout.splitlines()[0]
     assert "(volumes kept)" in run.stdout

@@ -9,62 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
-import subprocess
-import time
-import urllib.request
 import uuid
 
 import docker
-import pytest
 
 BASE_IMAGE = "vhvcorp-local/debian:bookworm"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def registry(tmp_path):
-    """A docker-registry on a free 127.0.0.1 port; its address (HOST:PORT)."""
-    port = free_port()
-    config = tmp_path / "registry.yml"
-    config.write_text(
-        "version: 0.1\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {tmp_path / 'storage'}\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
-    )
-    with open(tmp_path / "registry.log", "wb") as log:
-        proc = subprocess.Popen(
-            ["/usr/bin/docker-registry", "serve", str(config)], stdout=log, stderr=log
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, (
-                    tmp_path / "registry.log"
-                ).read_text()
-                time.sleep(0.2)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def tags(registry: str, name: str) -> list[str]:
-    with urllib.request.urlopen(f"http://{registry}/v2/{name}/tags/list", timeout=10) as answer:
-        return sorted(json.load(answer)["tags"])
-
-
 def test_push_tags_the_service_images_into_the_registry(
-    playbook, engine, registry, tmp_path, one_service_stack
+    playbook, engine, registry, registry_tags, tmp_path, one_service_stack
 ):
     namespace = f"pushtest-{uuid.uuid4().hex[:8]}"
     image = f"{namespace}/auth-service"
@@ -78,10 +31,10 @@ def test_push_tags_the_service_images_into_the_registry(
             "push.yml", "-e", json.dumps(options), "-e", f"registry={registry}", "-e", "tag=v1"
         )
         assert pushed.returncode == 0, pushed.stdout[-4000:]
-        assert tags(registry, image) == ["v1"]
+        assert registry_tags(registry, image) == ["v1"]
         own = playbook("push.yml", "-e", json.dumps(options), "-e", f"registry={registry}")
         assert own.returncode == 0, own.stdout[-4000:]
-        assert tags(registry, image) == ["latest", "v1"]
+        assert registry_tags(registry, image) == ["latest", "v1"]
 
         nowhere = playbook("push.yml", "-e", json.dumps(options))
         assert nowhere.returncode != 0

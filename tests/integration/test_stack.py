@@ -321,8 +321,11 @@ def test_full_catalog_renders_valid_compose_and_prometheus_files(playbook, stack
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS: 2 rules found" in checked.stdout
     scrape = (config / "prometheus" / "prometheus.yml").read_text()
-    for name in ("api-gateway", "auth-service", "system-config-service"):
+    # Only the services that serve /metrics (the real gateway and notification) are scraped.
+    for name in ("api-gateway", "notification-service"):
         assert f"job_name: {name}" in scrape
+    for name in ("auth-service", "system-config-service"):
+        assert f"job_name: {name}" not in scrape
     dashboards = sorted(p.name for p in (config / "grafana" / "dashboards").iterdir())
     assert dashboards == ["business-metrics.json", "resource-usage.json", "service-overview.json"]
     assert (

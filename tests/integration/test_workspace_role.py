@@ -6,7 +6,9 @@ import json
 import os
 import pwd
 import re
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -262,3 +264,63 @@ def test_the_module_fails_on_a_bad_line_without_showing_it(playbook, tmp_path):
     assert "line 2 is not KEY=value" in result.stdout
     assert "garbage" not in result.stdout + result.stderr
     assert env.read_text() == "OK=1\nsecret-looking garbage line\n"
+
+
+def test_a_debugged_service_resolves_its_library_through_its_own_go_work(
+    playbook, repo_root, standin_fixtures, tmp_path, workspace
+):
+    """A root-layout service whose go.mod replaces its library with a path written for
+    another layout (the demo service and demo-shared, as the real services and go-shared):
+    the role writes its go.work where the stack's build finds it, and its launch
+    configuration sets GOWORK to it, so the debugger's `go build` resolves the library to
+    the workspace's clone. A service requiring no library gets neither."""
+    library = standin_fixtures.DEMO_LIBRARY
+    files = repo_root / "roles/stack/files"
+    shutil.copytree(files / "demo-service", workspace / "go-user-service")
+    shutil.copytree(files / "demo-shared", workspace / "demo-shared")
+    (workspace / "plain/cmd").mkdir(parents=True)
+    (workspace / "plain/go.mod").write_text("module example.com/plain\n\ngo 1.24\n")
+    (workspace / "plain/cmd/main.go").write_text("package main\n\nfunc main() {}\n")
+    services = [
+        {"name": "user-service", "repository": "go-user-service", "http_port": 8082,
+         "grpc_port": 50052, "env_prefix": "USER_SERVICE", "build": {"package": "./cmd"}},
+        {"name": "plain", "http_port": 8090, "env_prefix": "PLAIN", "build": {"package": "./cmd"}},
+    ]  # fmt: skip
+    extra = {
+        "workspace_dir": str(workspace),
+        "devtools_services": services,
+        "devtools_libraries": [library],
+    }
+    run_play(playbook, tmp_path, ROLE_PLAY, "-e", json.dumps(extra))
+
+    launch = {
+        c["name"]: c
+        for c in json.loads((workspace / ".vscode/launch.json").read_text())["configurations"]
+    }
+    gowork = "${workspaceFolder}/deploy/build/user-service/go.work"
+    assert launch["user-service"]["env"] == {"GOWORK": gowork}
+    assert "env" not in launch["plain"]
+    assert not (workspace / "deploy/build/plain").exists()
+    workfile = Path(gowork.replace("${workspaceFolder}", str(workspace)))
+    assert f"replace {library['module']} => {workspace}/demo-shared" in workfile.read_text()
+
+    def debugger_build(env: dict) -> subprocess.CompletedProcess:
+        program = launch["user-service"]["program"].replace("${workspaceFolder}", str(workspace))
+        return subprocess.run(
+            ["/usr/local/go/bin/go", "build", "-o", str(tmp_path / "debugged"), "."],
+            cwd=program,
+            env=dict(os.environ, GOFLAGS="-mod=readonly", GOTOOLCHAIN="local", **env),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    # As the debugger builds it: with the configuration's GOWORK, and without (which fails
+    # on the go.mod's replace path).
+    built = debugger_build({"GOWORK": str(workfile)})
+    assert built.returncode == 0, built.stderr
+    unresolved = debugger_build({"GOWORK": "off"})
+    assert "replacement directory ../../demo-shared does not exist" in unresolved.stderr
+
+    again = run_play(playbook, tmp_path, ROLE_PLAY, "-e", json.dumps(extra))
+    assert recap(again)["changed"] == 0, again.stdout

@@ -321,11 +321,8 @@ def test_services_get_their_ports_env_and_the_infrastructure_by_name(gv):
         # As the catalog says it, checked (tests/unit/test_go_generate.py: the command).
         "generate": normalize_steps(gv["devtools_services"][1]["generate"], "auth"),
     }
-    assert auth["metrics"] == {
-        "job": "auth-service",
-        "target": "auth-service:8081",
-        "path": "/metrics",
-    }
+    # The real auth serves no /metrics: nothing to scrape.
+    assert auth["metrics"] is None
 
 
 def test_port_offset_and_publish_address_apply_to_host_ports_only(gv):
@@ -406,6 +403,19 @@ def test_generation_is_asked_by_auth_and_user_only_and_checked_with_the_catalog(
         c.stack_catalog(wrong, gv["devtools_stack_components"], settings(gv))
     # The registry source builds nothing, and generates nothing.
     assert by_name(build(gv, image_source="registry"))["auth-service"]["build"] is None
+
+
+def test_auths_protoc_step_includes_the_googleapis_protos_the_go_tools_role_unpacks(gv):
+    """auth's protos import google/api/annotations.proto: its protoc step has on its include
+    path the directory where the go_tools role unpacks googleapis' protos on the host (the
+    real protoc compiles with it: tests/integration/test_go_generate.py)."""
+    defaults = yaml.safe_load((REPO / "roles/go_tools/defaults/main.yml").read_text())
+    role_dir = defaults["go_tools_proto_dir"]
+    assert role_dir.startswith("{{ ansible_facts.env.HOME }}/")
+    (step,) = by_name(build(gv))["auth-service"]["build"]["generate"]
+    assert step["include"] == [".", "~/" + role_dir.split("}}/", 1)[1]]
+    assert [p["name"] for p in step["plugins"]] == ["go", "go-grpc", "grpc-gateway"]
+    assert [p["name"] for p in defaults["go_tools_proto_packages"]] == ["googleapis-common-protos"]
 
 
 def test_health_endpoints_ask_grpc_health_only_where_the_catalog_says(gv):
@@ -491,17 +501,22 @@ def test_dev_overlay_mounts_the_sources_and_runs_air(gv):
     assert set(dev["services"]) == set(cat["services"])
     auth = dev["services"]["auth-service"]
     assert auth["image"] == "golang:1.24-bookworm"
-    assert auth["volumes"][0] == {
-        "type": "bind",
-        "source": "/home/dev/workspace/go-platform/go-auth-service",
-        "target": "/src",
-    }
-    # The clone at /src, go building its main package in its Go module's directory.
-    assert auth["working_dir"] == "/src/server"
+    ws = "/home/dev/workspace/go-platform"
+    # The workspace at its own path, read-only (the libraries' clones, the go.work files),
+    # and the clone in it writable.
+    assert auth["volumes"][:2] == [
+        {"type": "bind", "source": ws, "target": ws, "read_only": True},
+        {"type": "bind", "source": f"{ws}/go-auth-service", "target": f"{ws}/go-auth-service"},
+    ]
+    # go building its main package in its Go module's directory, with its own go.work
+    # (go_build's: go-shared resolved to the workspace's clone), or none where it has none.
+    assert auth["working_dir"] == f"{ws}/go-auth-service/server"
+    assert dev["services"]["user-service"]["working_dir"] == f"{ws}/go-user-service"
+    assert auth["environment"]["GOWORK"] == f"{ws}/deploy/build/auth-service/go.work"
+    assert auth["command"][2].startswith('[ -f "$$GOWORK" ] || export GOWORK=off; go install')
     assert "go build -o /tmp/bin/app ./cmd'" in auth["command"][2]
-    assert dev["services"]["user-service"]["working_dir"] == "/src"
     assert "air@v1.61.7" in auth["command"][2]
-    # Built from /src, run where the base file mounts the .env: as build.bin, since air
+    # Built in the clone, run where the base file mounts the .env: as build.bin, since air
     # 1.61.7 ignores a build.full_bin flag (it ran its default ./tmp/main, not found).
     assert "--build.bin 'cd /app && exec /tmp/bin/app'" in auth["command"][2]
     assert "full_bin" not in auth["command"][2]
@@ -521,7 +536,10 @@ def test_local_dev_overlay_runs_the_local_go_image_on_this_machines_module_cache
     }
     auth = c.stack_compose(build(gv), "dev", options)["services"]["auth-service"]
     assert auth["image"] == "vhvcorp-local/golang:bookworm"
-    assert auth["command"][2].startswith("exec air --build.cmd 'go build -o /tmp/bin/app ./cmd'")
+    assert auth["command"][2].startswith(
+        '[ -f "$$GOWORK" ] || export GOWORK=off; '
+        "exec air --build.cmd 'go build -o /tmp/bin/app ./cmd'"
+    )
     assert "go install" not in auth["command"][2]
     assert auth["environment"]["GOPROXY"] == "off"
     assert auth["environment"]["GOMODCACHE"] == "/gomodcache"
@@ -573,23 +591,47 @@ def test_test_overlay_puts_data_on_tmpfs_without_restarts(gv):
 # --- configuration -------------------------------------------------------------------------
 
 
-def test_prometheus_scrapes_each_service_at_its_metrics_path(gv):
+def test_prometheus_scrapes_only_the_services_that_expose_metrics(gv):
+    """The real platform serves /metrics on the gateway and notification only: the others
+    are not scraped (their catalog entries say metrics_path: null), so no target is down
+    for want of a path the service never served."""
     cat = build(gv, profile="full")
     config = c.stack_prometheus_config(cat, "15s")
     jobs = {j["job_name"]: j for j in config["scrape_configs"]}
-    assert set(jobs) == {"prometheus"} | set(cat["services"])
+    assert set(jobs) == {"prometheus", "api-gateway", "notification-service"}
+    assert jobs["notification-service"]["static_configs"][0]["targets"] == [
+        "notification-service:8084"
+    ]
+    assert jobs["api-gateway"]["metrics_path"] == "/metrics"
+    rules = c.stack_prometheus_rules(cat)["groups"][0]["rules"]
+    down = next(r for r in rules if r["alert"] == "ServiceDown")
+    assert down["expr"].startswith('up{job=~"prometheus|api-gateway|notification-service"}')
+    # The registry's images are the same services: the same jobs.
+    registry = c.stack_prometheus_config(build(gv, profile="full", image_source="registry"))
+    assert {j["job_name"] for j in registry["scrape_configs"]} == set(jobs)
+
+
+def test_the_demo_is_scraped_on_every_service(gv):
+    """The demo service serves /metrics whichever service it plays: every one is scraped."""
+    demo = build(
+        gv, profile="full", demo=True, demo_dir="/c/roles/stack/files/demo-service",
+        demo_package="./cmd",
+    )  # fmt: skip
+    jobs = {j["job_name"]: j for j in c.stack_prometheus_config(demo)["scrape_configs"]}
+    assert set(jobs) == {"prometheus"} | set(demo["services"])
     assert jobs["user-service"]["static_configs"][0]["targets"] == ["user-service:8082"]
     assert jobs["user-service"]["metrics_path"] == "/metrics"
 
 
-def test_a_service_without_metrics_path_is_not_scraped(gv):
+def test_a_service_given_a_metrics_path_is_scraped_there(gv):
     services = [
-        dict(s, metrics_path=None) if s["name"] == "tenant-service" else s
+        dict(s, metrics_path="/internal/metrics") if s["name"] == "tenant-service" else s
         for s in gv["devtools_services"]
     ]
     cat = c.stack_catalog(services, gv["devtools_stack_components"], settings(gv, profile="full"))
-    jobs = [j["job_name"] for j in c.stack_prometheus_config(cat)["scrape_configs"]]
-    assert "tenant-service" not in jobs and "auth-service" in jobs
+    jobs = {j["job_name"]: j for j in c.stack_prometheus_config(cat)["scrape_configs"]}
+    assert jobs["tenant-service"]["metrics_path"] == "/internal/metrics"
+    assert "auth-service" not in jobs
 
 
 def test_alert_rules_use_the_architecture_metrics(gv):
@@ -597,7 +639,7 @@ def test_alert_rules_use_the_architecture_metrics(gv):
     by_alert = {r["alert"]: r for r in rules}
     assert 'http_requests_total{status=~"5.."}' in by_alert["HighErrorRate"]["expr"]
     assert by_alert["ServiceDown"]["expr"].startswith(
-        'up{job=~"prometheus|api-gateway|auth-service'
+        'up{job=~"prometheus|api-gateway|notification-service"}'
     )
     assert by_alert["ServiceDown"]["labels"]["severity"] == "critical"
 

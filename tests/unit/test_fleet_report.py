@@ -69,6 +69,23 @@ def test_a_failed_command_is_explained_by_its_last_line_of_stderr():
     assert failure_reason({"results": [{"failed": True, "msg": "bad item"}]}) == "bad item"
 
 
+def test_a_message_that_quotes_its_command_is_explained_by_the_error_it_ends_with():
+    # What the apt module says when dpkg is broken: the command line (hundreds of characters
+    # with every package pinned) first, the error last, and again alone on stderr.
+    error = (
+        "E: dpkg was interrupted, you must manually run 'dpkg --configure -a' "
+        "to correct the problem."
+    )
+    result = {
+        "msg": "'/usr/bin/apt-get -y install "
+        + " ".join(f"'pkg{n}=1.0-{n}'" for n in range(40))
+        + f"' failed: {error}\n",
+        "rc": 100,
+        "stderr": f"{error}\n",
+    }
+    assert failure_reason(result) == error
+
+
 def test_the_os_comes_from_the_facts_with_or_without_their_prefix():
     prefixed = {
         "ansible_distribution": "Debian",

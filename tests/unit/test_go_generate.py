@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 AUTH_PROTOC = {
     "tool": "protoc",
     "chdir": "server/proto",
-    "include": [".", "~/go/src/github.com/googleapis/googleapis"],
+    "include": [".", "~/.local/share/vhvcorp-devtools/protos"],
     "files": ["*.proto"],
     "plugins": [
         {"name": "go", "out": "../internal/pb", "opt": ["paths=source_relative"]},
@@ -53,7 +53,7 @@ def test_protoc_command_as_auths_proto_makefile_runs_it(tmp_path):
     assert planned["argv"] == [
         "protoc",
         "-I.",
-        "-I" + os.path.expanduser("~/go/src/github.com/googleapis/googleapis"),
+        "-I" + os.path.expanduser("~/.local/share/vhvcorp-devtools/protos"),
         "--go_out=../internal/pb",
         "--go_opt=paths=source_relative",
         "--go-grpc_out=../internal/pb",

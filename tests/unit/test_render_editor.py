@@ -137,3 +137,14 @@ def test_host_env_keeps_the_users_values_and_other_hosts():
         "REDIS_URL=redis://127.0.0.1:6380/2",
         "MY_OWN=mongodb",
     ]
+
+
+def test_launch_sets_gowork_only_for_the_services_with_a_go_work():
+    """Those go_build wrote a go.work for (workfiles_only: a library replaced) build with it,
+    where the stack's build has it; the others build in module mode, as the stack's."""
+    services = yaml.safe_load((GROUP_VARS / "services.yml").read_text())["devtools_services"]
+    launch = editor.vscode_launch(services, ["auth-service", "user-service"])
+    env = {c["name"]: c.get("env") for c in launch["configurations"]}
+    assert env["auth-service"] == {"GOWORK": "${workspaceFolder}/deploy/build/auth-service/go.work"}
+    assert env["user-service"] == {"GOWORK": "${workspaceFolder}/deploy/build/user-service/go.work"}
+    assert env["notification-service"] is None and env["api-gateway"] is None

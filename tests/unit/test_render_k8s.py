@@ -209,6 +209,55 @@ def test_an_external_component_is_a_name_for_its_host_and_has_no_statefulset(gv)
         layout(gv, external={"kafka": "kafka.example.com"})
 
 
+def test_the_gateway_has_an_ingress_to_its_http_port_by_name(gv):
+    files = layout(gv, ingress_host="api.example.com", ingress_class="nginx")
+    (ingress,) = files["base/ingress.yaml"]
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    (rule,) = ingress["spec"]["rules"]
+    assert rule["host"] == "api.example.com"
+    backend = rule["http"]["paths"][0]["backend"]["service"]
+    gateway = files["base/service/api-gateway.yaml"][1]  # its Service
+    assert backend["name"] == gateway["metadata"]["name"]
+    assert backend["port"]["name"] in [p["name"] for p in gateway["spec"]["ports"]]
+    assert "ingress.yaml" in files["base/kustomization.yaml"]["resources"]
+    assert "base/ingress.yaml" not in layout(gv, ingress_service=None)
+    with pytest.raises(AnsibleFilterError, match="k8s_ingress_service is 'gateway'"):
+        layout(gv, ingress_service="gateway")
+    with pytest.raises(AnsibleFilterError, match="k8s_ingress_host is 'http://x'"):
+        layout(gv, ingress_host="http://x")
+
+
+def test_min_ready_seconds_given_as_text_is_a_number(gv):
+    # As `-e k8s_min_ready_seconds=20` passes it; the API server refused the text.
+    deployment = layout(gv, min_ready_seconds="20")["base/service/auth-service.yaml"][0]
+    assert deployment["spec"]["minReadySeconds"] == 20
+    with pytest.raises(AnsibleFilterError, match="k8s_min_ready_seconds is 'soon'"):
+        layout(gv, min_ready_seconds="soon")
+
+
+def test_pod_annotations_go_on_the_named_pods_only(gv):
+    files = layout(
+        gv,
+        pod_annotations={
+            "api-gateway": {"kwok.devtools.vhvcorp/hold-not-ready": "ImagePullBackOff"},
+            "redis": {"sidecar.istio.io/inject": "false"},
+        },
+    )
+    templates = {
+        o["metadata"]["name"]: o["spec"]["template"]["metadata"].get("annotations", {})
+        for o in objects(files)
+        if o["kind"] in ("Deployment", "StatefulSet")
+    }
+    assert templates["api-gateway"]["kwok.devtools.vhvcorp/hold-not-ready"] == "ImagePullBackOff"
+    assert templates["api-gateway"]["prometheus.io/scrape"] == "true"  # kept
+    assert templates["redis"] == {"sidecar.istio.io/inject": "false"}
+    assert templates["user-service"] == layout(gv)["base/service/user-service.yaml"][0]["spec"][
+        "template"
+    ]["metadata"].get("annotations", {})
+    with pytest.raises(AnsibleFilterError, match="k8s_pod_annotations names \\['billing'\\]"):
+        layout(gv, pod_annotations={"billing": {"a": "b"}})
+
+
 def test_a_seventh_service_in_the_catalog_alone_adds_its_objects(gv):
     services = copy.deepcopy(gv["devtools_services"])
     services.append(
@@ -235,6 +284,13 @@ def test_a_seventh_service_in_the_catalog_alone_adds_its_objects(gv):
     }
     assert [p["name"] for p in service["spec"]["ports"]] == ["http", "grpc", "metrics"]
     assert "service/billing-service.yaml" in after["base/kustomization.yaml"]["resources"]
+    forwards = c.stack_k8s_port_forwards(catalog_of(gv, services), "dev", {"offset": 10000})
+    assert forwards["namespace"] == f"{catalog_of(gv, services)['project']}-dev"
+    billing = [f for f in forwards["forwards"] if f["service"] == "billing-service"]
+    assert billing == [
+        {"service": "billing-service", "port": 8086, "local_port": 18086},
+        {"service": "billing-service", "port": 50056, "local_port": 60056},
+    ]
     settings = {o["kind"]: o for o in after["base/settings.yaml"][:1]}
     assert settings["ConfigMap"]["data"]["BILLING_SERVICE_URL"] == "billing-service:50056"
 

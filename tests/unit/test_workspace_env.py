@@ -351,6 +351,30 @@ def test_a_service_that_lost_its_grpc_port_keeps_its_http_port_value():
     assert again.text == result.text and (again.added, again.updated) == ([], [])
 
 
+def test_notifications_stale_grpc_url_moves_to_its_http_url_once_and_a_chosen_one_stays():
+    """Before the real platform's catalog notification-service had gRPC port 50054, and its
+    URL was written as that address (notification-service:50054): a file that still holds
+    exactly that value gets the HTTP URL, once; any other value is the user's and stays."""
+    old = "NOTIFICATION_SERVICE_PORT=8084\nNOTIFICATION_SERVICE_URL=notification-service:50054\n"
+    result = dotenv.render(dotenv.parse(old), schema())
+    values = dotenv.parse(result.text).values()
+    assert values["NOTIFICATION_SERVICE_URL"] == "http://notification-service:8084"
+    assert "NOTIFICATION_SERVICE_URL" in result.updated
+    again = dotenv.render(dotenv.parse(result.text), schema())
+    assert again.text == result.text and again.updated == []
+    # The user's own value, and the gRPC URLs of the services that have gRPC, are kept.
+    mine = (
+        "NOTIFICATION_SERVICE_URL=http://mailer.internal:9000\n"
+        "AUTH_SERVICE_URL=auth-service:50051\n"
+    )
+    kept = dotenv.parse(dotenv.render(dotenv.parse(mine), schema()).text).values()
+    assert kept["NOTIFICATION_SERVICE_URL"] == "http://mailer.internal:9000"
+    assert kept["AUTH_SERVICE_URL"] == "auth-service:50051"
+    # Without notification in the catalog the key is the user's: nothing to migrate.
+    alone = dotenv.render(dotenv.parse(old), schema(CATALOG[:1])).text
+    assert "NOTIFICATION_SERVICE_URL=notification-service:50054" in alone
+
+
 def test_missing_keys_are_added_and_empty_secrets_generated_but_set_ones_kept():
     text = "JWT_SECRET=\nGRAFANA_PASSWORD=mine-for-years\nOLD_SETTING=1\n"
     result = dotenv.render(dotenv.parse(text), schema())
