@@ -62,30 +62,6 @@ def dev_stack(playbook, make_workspace, tmp_path_factory):
     fixtures.gf.git("clone", "--quiet", str(bare), str(workspace / REPOSITORY))
     fixtures.gf.git("clone", "--quiet", str(library), str(workspace / "demo-shared"))
     make_workspace(workspace)
-    # The stand-in's go.mod replaces its library by ../../demo-shared, which from the
-    # mounted module (/src/server) is /demo-shared: the user overlay mounts the workspace's
-    # clone there. (The dev overlay does not yet use the per-service go.work that the local
-    # build resolves libraries with.)
-    overlay = workspace / "deploy" / "compose" / "compose.override.yml"
-    overlay.parent.mkdir(parents=True, exist_ok=True)
-    overlay.write_text(
-        json.dumps(
-            {
-                "services": {
-                    SERVICE: {
-                        "volumes": [
-                            {
-                                "type": "bind",
-                                "source": str(workspace / "demo-shared"),
-                                "target": "/demo-shared",
-                                "read_only": True,
-                            }
-                        ]
-                    }
-                }
-            }
-        )
-    )
     options = [
         "-e", f"workspace={workspace}",
         "-e", "image_source=local",
@@ -128,7 +104,7 @@ def test_start_dev_runs_the_service_from_its_clone_in_the_local_go_image(dev_sta
     assert (image, health) == (GO_IMAGE, "healthy")
     mounts = json.loads(docker("inspect", "-f", "{{json .Mounts}}", container))
     sources = {m["Destination"]: (m["Source"], m["RW"]) for m in mounts}
-    assert sources["/src"] == (str(dev_stack["clone"]), True)
+    assert sources[str(dev_stack["clone"])] == (str(dev_stack["clone"]), True)
     assert sources["/gomodcache"][1] is False  # the module cache, read-only
     document = root_document()
     assert document and document["service"] == SERVICE and document["standin"] is True
