@@ -15,9 +15,10 @@ PYTEST := $(BIN)/python -m pytest
 	logs-service restart-service rebuild build-all build-service docker-build-all docker-push shell clean \
 	validate-env generate-jwt onboard create-service \
 	open-grafana open-prometheus open-jaeger open-rabbitmq \
-	deploy-local generate-test-data db-seed db-migrate db-reset db-backup db-restore verify-backup \
-	db-schedule benchmark-db benchmark-fleet benchmark-k8s benchmark-setup harness test test-unit \
-	test-integration test-platform-unit test-platform-integration test-platform-e2e test-platform-load \
+	deploy-local deploy-dev port-forward generate-test-data db-seed db-migrate db-reset db-backup \
+	db-restore verify-backup db-schedule benchmark-db benchmark-fleet benchmark-k8s benchmark-setup \
+	harness test test-unit test-integration test-platform-unit test-platform-integration \
+	test-platform-e2e test-platform-load \
 	test-molecule test-e2e lint
 
 help: ## List the targets, one line each.
@@ -132,6 +133,12 @@ NS_ARGS = $(if $(NS_INCLUDE),-e ns_include=$(NS_INCLUDE)) $(if $(NS_EXCLUDE),-e 
 
 deploy-local: venv ## Deploy the catalog to a Kubernetes cluster (KUBECONFIG) and wait for it.
 	ansible-playbook deploy-local.yml $(ARGS)
+
+deploy-dev: venv ## Deploy the dev overlay (or -e k8s_source=DIR: a kustomize dir or Helm chart).
+	ansible-playbook deploy-dev.yml $(ARGS)
+
+port-forward: venv ## Forward the deployed stack's ports to 127.0.0.1 (ARGS="-e state=stopped" ends).
+	ansible-playbook port-forward.yml $(ARGS)
 
 db-seed: venv ## Load the platform's fixtures and indexes (a rerun changes nothing).
 	ansible-playbook db-seed.yml $(DB_ARGS)

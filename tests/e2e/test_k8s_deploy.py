@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from k8s_fixtures import COMPONENTS, data_volumes, deploy_options  # tests/: pythonpath
+from k8s_fixtures import COMPONENTS  # tests/: pythonpath
 
 PROJECT = "k8se2e"
 CATALOG = Path(__file__).resolve().parents[2] / "group_vars" / "all" / "services.yml"
@@ -19,22 +19,9 @@ SERVICES = [s["name"] for s in yaml.safe_load(CATALOG.read_text())["devtools_ser
 
 
 @pytest.fixture(scope="module")
-def deploy(playbook, make_workspace, kube, kubectl, tmp_path_factory):
-    """A workspace with the workspace role's .env; runs deploy-local.yml against the
-    harness's cluster with extra options. Deletes its namespace afterwards."""
-    workspace = tmp_path_factory.mktemp("k8s") / "ws"
-    make_workspace(workspace)
-    volumes = data_volumes(PROJECT)
-    kubectl("apply", "-f", "-", stdin=json.dumps(volumes), check=True)
-
-    def run(*extra: str):
-        return playbook(
-            "deploy-local.yml", *deploy_options(kube, workspace, PROJECT), *extra, timeout=900
-        )
-
-    yield run
-    kubectl("delete", "namespace", PROJECT, "--wait=false")
-    kubectl("delete", "pv", *(v["metadata"]["name"] for v in volumes["items"]), "--wait=false")
+def deploy(k8s_project):
+    """Runs deploy-local.yml for PROJECT against the harness's cluster with extra options."""
+    return k8s_project(PROJECT)
 
 
 def recap_changed(stdout: str) -> int:
@@ -67,6 +54,26 @@ def test_a_second_run_changes_nothing(deploy):
     result = deploy()
     assert result.returncode == 0, result.stdout[-4000:]
     assert recap_changed(result.stdout) == 0, result.stdout[-4000:]
+
+
+def test_port_forward_reaches_the_api_server_and_is_refused_by_the_kwok_node(deploy, tmp_path):
+    # kwok's nodes have no kubelet: the API server accepts each forward and fails dialing
+    # the node's kubelet (127.0.0.1:10250). A real node is needed for the bytes themselves.
+    offset = ["-e", "port_forward_offset=10000"]
+    result = deploy(*offset, playbook_name="port-forward.yml")
+    assert result.returncode != 0, result.stdout[-4000:]
+    out = " ".join(result.stdout.split())
+    assert "forward(s) did not start" in out, out[-3000:]
+    assert (
+        "mongodb:27017->37017: error: error upgrading connection: unable to upgrade "
+        "connection: error dialing backend: dial tcp 127.0.0.1:10250" in out
+    ), out[-3000:]
+    for name in (*SERVICES, *COMPONENTS):  # one forward at least for each
+        assert f"{name}:" in out, name
+    stopped = deploy(*offset, "-e", "state=stopped", playbook_name="port-forward.yml")
+    assert stopped.returncode == 0, stopped.stdout[-3000:]
+    assert recap_changed(stopped.stdout) == 0
+    assert "Stopped: nothing ran" in stopped.stdout
 
 
 def test_prune_removes_a_dropped_service_and_nothing_else(deploy, kubectl, repo_root):
