@@ -20,7 +20,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import yaml
 from common import (
+    REPO_ROOT,
     HarnessError,
     ansible_playbook,
     port_in_use,
@@ -327,9 +329,10 @@ def _default_service_account(creds: dict) -> bool:
     return _api(creds, "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200
 
 
-# helm for deploy-dev.yml's Helm charts. Not the kube_tools role's default (3.22.0): this
-# machine's Go module proxy lists that release as not approved; 3.21.4 builds.
-HELM_VERSION = "3.21.4"
+# helm for deploy-dev.yml's Helm charts, at the kube_tools role's default version.
+HELM_VERSION = yaml.safe_load(
+    (REPO_ROOT / "roles" / "kube_tools" / "defaults" / "main.yml").read_text()
+)["kube_tools_versions"]["helm"]
 
 
 def ensure_kube_tool(state: Path, tool: str, version: str) -> str:
