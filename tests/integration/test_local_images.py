@@ -43,12 +43,13 @@ def eventually(check: Callable[[], object], timeout: float, container) -> object
 
 def test_image_names_are_the_catalog(harness_state):
     images = [(i["key"], i["image"].rsplit(":", 1)[-1]) for i in harness_state["images"]]
-    bookworm = [key for key, tag in images if tag != "trixie"]
+    bookworm = [key for key, tag in images if tag not in ("trixie", "bullseye")]
     assert bookworm == [
         "base", "python", "redis", "rabbitmq", "prometheus", "ferretdb", "jaeger", "go"
     ]  # fmt: skip
-    # Molecule's second Debian release: only the base and python images.
+    # Molecule's second Debian release and the fleet's Debian 11: base and python only.
     assert [key for key, tag in images if tag == "trixie"] == ["base", "python"]
+    assert [key for key, tag in images if tag == "bullseye"] == ["base", "python"]
 
 
 def test_base_and_python_images(engine, harness_state):

@@ -311,7 +311,8 @@ def test_full_catalog_renders_valid_compose_and_prometheus_files(playbook, stack
             cwd=compose, capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
         services = json.loads(merged)["services"]
-        assert len(services) == 10, sorted(services)  # 4 infrastructure + 6 services
+        # MongoDB, Redis, RabbitMQ, Prometheus and Jaeger (local images; not Grafana) + 6
+        assert len(services) == 11, sorted(services)
     checked = subprocess.run(
         ["docker", "run", "--rm", "--network", "none", "--entrypoint", "promtool",
          "-v", f"{config / 'prometheus'}:/etc/prometheus:ro", "vhvcorp-local/prometheus:2.42",
