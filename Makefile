@@ -19,7 +19,7 @@ PYTEST := $(BIN)/python -m pytest
 	db-restore verify-backup db-schedule benchmark-db benchmark-fleet benchmark-k8s benchmark-setup \
 	harness test test-unit test-integration test-platform-unit test-platform-integration \
 	test-platform-e2e test-platform-load \
-	test-molecule test-e2e lint
+	test-molecule test-e2e e2e-stack e2e-k8s e2e-fleet lint
 
 help: ## List the targets, one line each.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {sub("%", "<name>", $$1); printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -211,8 +211,25 @@ test-integration: harness ## Integration tests against the harness's real servic
 test-molecule: harness ## Molecule scenarios of the roles (docker driver, local images).
 	molecule test --all
 
-test-e2e: harness ## End to end: setup.yml on this machine, twice.
-	$(PYTEST) tests/e2e
+# The end-to-end tests in three groups at once, each group's output printed whole when it
+# ends: the compose stack's tests share its fixed ports on 127.0.0.1 and run one after
+# another; the Kubernetes tests (the harness's control plane) and the fleet (containers on
+# ports Docker picks) touch nothing of the stack's. A new file joins the stack's group.
+E2E_K8S := $(wildcard tests/e2e/test_k8s_*.py)
+E2E_FLEET := $(wildcard tests/e2e/test_fleet*.py)
+E2E_STACK := $(filter-out $(E2E_K8S) $(E2E_FLEET),$(wildcard tests/e2e/test_*.py))
+
+test-e2e: harness ## End to end: setup.yml on this machine, twice; the cluster and the fleet beside it.
+	@$(MAKE) --no-print-directory -j3 --output-sync=target e2e-stack e2e-k8s e2e-fleet
+
+e2e-stack:
+	$(PYTEST) $(E2E_STACK)
+
+e2e-k8s:
+	$(PYTEST) $(E2E_K8S)
+
+e2e-fleet:
+	$(PYTEST) $(E2E_FLEET)
 
 lint: venv ## ansible-lint (production profile) and ruff.
 	ruff check .
