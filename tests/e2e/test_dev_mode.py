@@ -12,7 +12,6 @@ the module proxy off. Run under `flock /tmp/devtools-stack.lock`.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import time
@@ -22,6 +21,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import standin_fixtures  # tests/: pythonpath
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "vhvcorp-devtest"
@@ -31,13 +31,6 @@ REPOSITORY = "go-auth-service"
 URL = f"http://127.0.0.1:{8081 + OFFSET}/"
 HANDLER = Path("server/internal/server/server.go")  # in the clone: the module is server/
 GO_IMAGE = "vhvcorp-local/golang:bookworm"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "tests" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def docker(*args: str) -> str:
@@ -56,11 +49,10 @@ def root_document() -> dict | None:
 def dev_stack(playbook, make_workspace, tmp_path_factory):
     root = tmp_path_factory.mktemp("dev")
     workspace = root / "ws"
-    fixtures = _load("standin_fixtures")
-    bare = fixtures.make_service_repositories(root / "git", [REPOSITORY])[REPOSITORY]
-    library = fixtures.make_library_repository(root / "git")
-    fixtures.gf.git("clone", "--quiet", str(bare), str(workspace / REPOSITORY))
-    fixtures.gf.git("clone", "--quiet", str(library), str(workspace / "demo-shared"))
+    bare = standin_fixtures.make_service_repositories(root / "git", [REPOSITORY])[REPOSITORY]
+    library = standin_fixtures.make_library_repository(root / "git")
+    standin_fixtures.gf.git("clone", "--quiet", str(bare), str(workspace / REPOSITORY))
+    standin_fixtures.gf.git("clone", "--quiet", str(library), str(workspace / "demo-shared"))
     make_workspace(workspace)
     options = [
         "-e", f"workspace={workspace}",
@@ -68,7 +60,7 @@ def dev_stack(playbook, make_workspace, tmp_path_factory):
         "-e", "profile=custom",
         "-e", json.dumps({"services": [SERVICE],
                           "devtools_stack_custom_components": ["mongodb", "redis"],
-                          "devtools_libraries": [fixtures.DEMO_LIBRARY],
+                          "devtools_libraries": [standin_fixtures.DEMO_LIBRARY],
                           # auth's protoc step is the real repository's; the stand-in has
                           # all its code.
                           "devtools_stack_generate": False}),

@@ -15,11 +15,11 @@ image of 14 good hosts (the role finds them and installs nothing, as on a machin
 them); the first good host of each Debian release installs them from Debian's mirror.
 """
 
-import importlib.util
 import json
 import tempfile
 from pathlib import Path
 
+import fleet_fixtures  # tests/: pythonpath
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -29,15 +29,6 @@ SUITES = {"bullseye": "11", "bookworm": "12", "trixie": "13"}
 GOOD = {f"dev-{n:02}": list(SUITES)[(n - 1) % 3] for n in range(1, 18)}
 # The hosts that install the prerequisites' packages themselves: one per release.
 FRESH = {"dev-01", "dev-02", "dev-03"}
-
-
-def _fleet_fixtures():
-    spec = importlib.util.spec_from_file_location(
-        "fleet_fixtures", REPO_ROOT / "tests" / "fleet_fixtures.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +43,7 @@ def workdir():
 @pytest.fixture(scope="module")
 def fleet(workdir):
     (workdir / "fleet").mkdir()
-    fleet = _fleet_fixtures().Fleet(workdir / "fleet")
+    fleet = fleet_fixtures.Fleet(workdir / "fleet")
     try:
         for name, suite in GOOD.items():
             fleet.add(name, suite, prerequisites=name not in FRESH)

@@ -12,7 +12,6 @@ temporary directory; one small Go tool and kubectl only (tests/standin_fixtures.
 setup_vars says why; benchmarks/setup_rerun.py runs setup.yml with the same vars).
 """
 
-import importlib.util
 import json
 import os
 import re
@@ -27,6 +26,7 @@ from pathlib import Path
 import docker
 import pymongo
 import pytest
+import standin_fixtures  # tests/: pythonpath
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,17 +47,10 @@ TABLE_TASK = (
 )
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "tests" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def setup_vars(tmp_path_factory) -> dict:
     return {
-        **_load("standin_fixtures").setup_vars(tmp_path_factory.mktemp("e2e"), REPOSITORIES),
+        **standin_fixtures.setup_vars(tmp_path_factory.mktemp("e2e"), REPOSITORIES),
         # mongodb, redis, rabbitmq and prometheus (group_vars/all/stack.yml), and the services.
         "devtools_stack_profile": "custom",
     }

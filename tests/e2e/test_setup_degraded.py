@@ -19,6 +19,7 @@ from pathlib import Path
 
 import docker
 import pytest
+import standin_fixtures as standin  # tests/: pythonpath
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +32,6 @@ def _load(name: str, path: Path):
     return module
 
 
-standin = _load("standin_fixtures", REPO_ROOT / "tests" / "standin_fixtures.py")
 # The helpers and the playbook runner of test_setup.py, one copy of them.
 e2e = _load("e2e_setup", Path(__file__).with_name("test_setup.py"))
 run_setup = e2e.run_setup  # a fixture: pytest finds it in this module

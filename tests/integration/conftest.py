@@ -14,6 +14,7 @@ from pathlib import Path
 import docker
 import pymongo
 import pytest
+import standin_fixtures as _standin_fixtures  # tests/: pythonpath
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_build import (
     go_mod_directives,
     workfile_text,
@@ -120,9 +121,6 @@ def _load(path: Path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-_standin_fixtures = _load(Path(__file__).resolve().parents[1] / "standin_fixtures.py")
 
 
 @pytest.fixture(scope="session")

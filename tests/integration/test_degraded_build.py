@@ -6,21 +6,16 @@ role's catalog.yml and outcomes.yml run as `up` runs them, before anything is re
 started (no compose, no ports: the end-to-end test, tests/e2e/test_setup_degraded.py,
 brings the same up)."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+import standin_fixtures as standin  # tests/: pythonpath
 import yaml
 
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location(
-    "standin_fixtures", REPO_ROOT / "tests" / "standin_fixtures.py"
-)
-standin = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(standin)
 
 CATALOG = yaml.safe_load((REPO_ROOT / "group_vars/all/services.yml").read_text())[
     "devtools_services"

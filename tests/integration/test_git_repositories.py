@@ -9,27 +9,16 @@ from __future__ import annotations
 
 import functools
 import http.server
-import importlib.util
 import json
 import textwrap
 import threading
 from pathlib import Path
 
+import git_fixtures as gf  # tests/: pythonpath
 import pytest
 from ansible_collections.vhvcorp.devtools.plugins.module_utils import git_repositories as gr
 
 NAMES = ["alpha-service", "beta-service", "gamma-service"]
-
-
-def _load_git_fixtures():
-    path = Path(__file__).resolve().parents[1] / "git_fixtures.py"
-    spec = importlib.util.spec_from_file_location("git_fixtures", path)
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return loaded
-
-
-gf = _load_git_fixtures()
 
 
 class RecordingGit(gr.Git):

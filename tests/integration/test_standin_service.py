@@ -9,7 +9,6 @@ starts, stops and starts again. The six fixture repositories are cloned with pla
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -24,22 +23,13 @@ from pathlib import Path
 
 import docker
 import pytest
+import standin_fixtures  # tests/: pythonpath
 
 GO = "/usr/local/go/bin/go"
 REDIS_IMAGE = "vhvcorp-local/redis:7.0"
 BASE_IMAGE = "vhvcorp-local/debian:bookworm"
 TESTS_DIR = Path(__file__).resolve().parent.parent
 SOURCE = TESTS_DIR.parent / "roles" / "stack" / "files" / "demo-service"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"_{name}", TESTS_DIR / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-standin_fixtures = _load("standin_fixtures")
 
 
 def free_port() -> int:
