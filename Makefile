@@ -18,7 +18,7 @@ PYTEST := $(BIN)/python -m pytest
 	deploy-local deploy-dev port-forward generate-test-data db-seed db-migrate db-reset db-backup \
 	db-restore verify-backup db-schedule benchmark-db benchmark-fleet benchmark-k8s benchmark-setup \
 	harness test test-unit test-integration test-platform-unit test-platform-integration \
-	test-platform-e2e test-platform-load \
+	test-platform-e2e test-platform-load test-api \
 	test-molecule test-e2e e2e-stack e2e-k8s e2e-fleet lint
 
 help: ## List the targets, one line each.
@@ -196,6 +196,10 @@ test-platform-e2e: venv ## The platform's end-to-end tests (-tags e2e) against t
 test-platform-load: venv ## Load the gateway on 127.0.0.1: REQUESTS=1000, DURATION=30 s, CONCURRENCY=4 (URL= another); requests/s, p50/p90/p99.
 	ansible-playbook load-test.yml $(if $(REQUESTS),-e requests=$(REQUESTS)) $(if $(DURATION),-e duration=$(DURATION)) \
 	  $(if $(CONCURRENCY),-e concurrency=$(CONCURRENCY)) $(if $(URL),-e url=$(URL)) $(ARGS)
+
+# API_BASE= another base URL on 127.0.0.1 (one off this machine: ARGS="-e test_api_allow_remote=true").
+test-api: venv ## The API's smoke test on the gateway: health, /api/v1, register, login, users/me; one table.
+	ansible-playbook test-api.yml $(if $(API_BASE),-e api_base=$(API_BASE)) $(ARGS)
 
 harness: venv ## Bring up Docker, the local images and FerretDB for the tests (reuses).
 	$(BIN)/python tests/harness/up.py

@@ -178,3 +178,18 @@ def k8s_project(playbook, make_workspace, kube, kubectl, tmp_path_factory):
     for project, volumes in made:
         kubectl("delete", "namespace", project, "--wait=false")
         kubectl("delete", "pv", *volumes, "--wait=false")
+
+
+@pytest.fixture(scope="session")
+def remove_compose_project():
+    """Removes a compose project a test brought up (containers, network, volumes), whatever
+    state it is in: `remove_compose_project("vhvcorp-devtest")`."""
+
+    def remove(project: str) -> None:
+        subprocess.run(
+            ["docker", "compose", "-p", project, "down", "--volumes", "--remove-orphans"],
+            capture_output=True,
+            check=False,
+        )
+
+    return remove

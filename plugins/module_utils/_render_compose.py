@@ -178,8 +178,14 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
 
 
 def _compose_test(catalog: dict) -> dict:
-    """For test runs: data on tmpfs (nothing kept), no restarts, quicker health checks."""
-    services = {}
+    """For test runs: data on tmpfs (nothing kept), no restarts, quicker health checks.
+
+    Each data volume is replaced (same target) by a volume of its own on tmpfs, `<name>-test`,
+    not by a tmpfs mount: Docker (20.10) fills a tmpfs mount from the image's directory with
+    that directory's mode but root as owner, so Redis (uid 100, /var/lib/redis 750) and
+    FerretDB could not write their data; a tmpfs volume is mounted 1777. The user's volumes
+    are not touched."""
+    services, volumes = {}, {}
     for c in catalog["containers"]:
         svc = {
             "restart": "no",
@@ -188,9 +194,15 @@ def _compose_test(catalog: dict) -> dict:
         data = [v for v in c["volumes"] if v["type"] == "volume"]
         if data:
             svc["volumes"] = [
-                {"type": "tmpfs", "target": v["target"], "tmpfs": {"mode": 0o1777}} for v in data
+                {"type": "volume", "source": f"{v['source']}-test", "target": v["target"]}
+                for v in data
             ]
+            for v in data:
+                volumes[f"{v['source']}-test"] = {
+                    "name": f"{catalog['project']}-{v['source']}-test",
+                    "driver_opts": {"type": "tmpfs", "device": "tmpfs"},
+                }
         if c["kind"] == "service":
             svc["environment"] = {"LOG_LEVEL": "warn"}
         services[c["name"]] = svc
-    return {"services": services}
+    return {"services": services, **({"volumes": volumes} if volumes else {})}

@@ -46,7 +46,7 @@ def root_document() -> dict | None:
 
 
 @pytest.fixture(scope="module")
-def dev_stack(playbook, make_workspace, tmp_path_factory):
+def dev_stack(playbook, make_workspace, tmp_path_factory, remove_compose_project):
     root = tmp_path_factory.mktemp("dev")
     workspace = root / "ws"
     bare = standin_fixtures.make_service_repositories(root / "git", [REPOSITORY])[REPOSITORY]
@@ -81,11 +81,7 @@ def dev_stack(playbook, make_workspace, tmp_path_factory):
             pytest.fail(up.stdout[-5000:] + up.stderr[-2000:] + logs.stdout + logs.stderr)
         yield {"workspace": workspace, "options": options, "clone": workspace / REPOSITORY}
     finally:
-        subprocess.run(
-            ["docker", "compose", "-p", PROJECT, "down", "--volumes", "--remove-orphans"],
-            capture_output=True,
-            check=False,
-        )
+        remove_compose_project(PROJECT)
 
 
 def test_start_dev_runs_the_service_from_its_clone_in_the_local_go_image(dev_stack):

@@ -581,9 +581,15 @@ def test_test_overlay_puts_data_on_tmpfs_without_restarts(gv):
     test = c.stack_compose(build(gv), "test")
     mongodb = test["services"]["mongodb"]
     assert mongodb["restart"] == "no"
+    # A tmpfs volume of its own at the data volume's target (not a tmpfs mount: Docker
+    # mounts those root-owned, which FerretDB and Redis cannot write), the user's untouched.
     assert mongodb["volumes"] == [
-        {"type": "tmpfs", "target": "/var/lib/ferretdb", "tmpfs": {"mode": 0o1777}}
+        {"type": "volume", "source": "mongodb-data-test", "target": "/var/lib/ferretdb"}
     ]
+    assert test["volumes"]["mongodb-data-test"] == {
+        "name": "vhvcorp-mongodb-data-test",
+        "driver_opts": {"type": "tmpfs", "device": "tmpfs"},
+    }
     with pytest.raises(AnsibleFilterError, match="'prod'"):
         c.stack_compose(build(gv), "prod")
 
