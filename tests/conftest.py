@@ -20,6 +20,29 @@ def harness_state_dir() -> Path:
     return Path(os.environ.get("DEVTOOLS_STATE_DIR", default))
 
 
+def _harness_has_node() -> bool:
+    path = harness_state_dir() / "harness.json"
+    return path.is_file() and "node" in json.loads(path.read_text())
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked real_node run only where the harness brought its real node up
+    (`make harness-node`): elsewhere they are deselected, so never counted as passed or
+    skipped; the header says so."""
+    if _harness_has_node():
+        return
+    deselected = [item for item in items if item.get_closest_marker("real_node")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("real_node")]
+
+
+def pytest_report_header(config):
+    if not _harness_has_node():
+        return "real_node tests: deselected (harness.json has no node: run `make harness-node`)"
+    return "real_node tests: selected (the harness's real node is up)"
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
