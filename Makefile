@@ -17,7 +17,7 @@ PYTEST := $(BIN)/python -m pytest
 	open-grafana open-prometheus open-jaeger open-rabbitmq \
 	deploy-local deploy-dev port-forward generate-test-data db-seed db-migrate db-reset db-backup \
 	db-restore verify-backup db-schedule benchmark-db benchmark-fleet benchmark-k8s benchmark-setup \
-	harness test test-unit test-integration test-platform-unit test-platform-integration \
+	harness harness-node test test-unit test-integration test-platform-unit test-platform-integration \
 	test-platform-e2e test-platform-load test-api \
 	test-molecule test-e2e e2e-stack e2e-k8s e2e-fleet lint
 
@@ -203,6 +203,9 @@ test-api: venv ## The API's smoke test on the gateway: health, /api/v1, register
 
 harness: venv ## Bring up Docker, the local images and FerretDB for the tests (reuses).
 	$(BIN)/python tests/harness/up.py
+
+harness-node: harness ## The harness plus a real node (kubelet over containerd) for the real_node tests.
+	$(BIN)/python tests/harness/node.py
 
 test: lint test-unit test-integration test-molecule test-e2e ## Run the whole test suite.
 

@@ -20,6 +20,29 @@ def harness_state_dir() -> Path:
     return Path(os.environ.get("DEVTOOLS_STATE_DIR", default))
 
 
+def _harness_has_node() -> bool:
+    path = harness_state_dir() / "harness.json"
+    return path.is_file() and "node" in json.loads(path.read_text())
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked real_node run only where the harness brought its real node up
+    (`make harness-node`): elsewhere they are deselected, so never counted as passed or
+    skipped; the header says so."""
+    if _harness_has_node():
+        return
+    deselected = [item for item in items if item.get_closest_marker("real_node")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("real_node")]
+
+
+def pytest_report_header(config):
+    if not _harness_has_node():
+        return "real_node tests: deselected (harness.json has no node: run `make harness-node`)"
+    return "real_node tests: selected (the harness's real node is up)"
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
@@ -152,10 +175,14 @@ def kubectl(kube):
 @pytest.fixture(scope="session")
 def k8s_project(playbook, make_workspace, kube, kubectl, tmp_path_factory):
     """Makes a project of its own on the harness's cluster: `run = k8s_project("k8sfoo")`
-    binds a volume to each component's data claim and makes a workspace with the workspace
-    role's .env; `run(*extra, playbook="deploy-local.yml")` runs that playbook for the
-    project (its namespace) with extra options. Every namespace and volume made is deleted
+    binds a volume to each component's data claim in the namespaces of deploy-local.yml
+    (the local overlay's) and deploy-dev.yml (the dev overlay's), and makes a workspace with
+    the workspace role's .env; `run(*extra, playbook_name="deploy-local.yml")` runs that
+    playbook for the project with extra options. Every namespace and volume made is deleted
     at the end of the session."""
+    from ansible_collections.vhvcorp.devtools.plugins.module_utils._render_k8s import (
+        namespace_of,
+    )
     from k8s_fixtures import data_volumes, deploy_options  # tests/: pythonpath
 
     made = []
@@ -163,9 +190,11 @@ def k8s_project(playbook, make_workspace, kube, kubectl, tmp_path_factory):
     def make(project: str):
         workspace = tmp_path_factory.mktemp(project) / "ws"
         make_workspace(workspace)
-        volumes = data_volumes(project)
-        kubectl("apply", "-f", "-", stdin=json.dumps(volumes), check=True)
-        made.append((project, [v["metadata"]["name"] for v in volumes["items"]]))
+        for overlay in ("local", "dev"):
+            namespace = namespace_of({"project": project}, overlay)
+            volumes = data_volumes(namespace)
+            kubectl("apply", "-f", "-", stdin=json.dumps(volumes), check=True)
+            made.append((namespace, [v["metadata"]["name"] for v in volumes["items"]]))
 
         def run(*extra: str, playbook_name: str = "deploy-local.yml"):
             return playbook(
@@ -175,8 +204,8 @@ def k8s_project(playbook, make_workspace, kube, kubectl, tmp_path_factory):
         return run
 
     yield make
-    for project, volumes in made:
-        kubectl("delete", "namespace", project, "--wait=false")
+    for namespace, volumes in made:
+        kubectl("delete", "namespace", namespace, "--wait=false")
         kubectl("delete", "pv", *volumes, "--wait=false")
 
 

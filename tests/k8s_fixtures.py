@@ -1,7 +1,7 @@
 """What a deploy-local.yml run on the harness's control plane needs, for the end-to-end test
 (tests/e2e/test_k8s_deploy.py) and the benchmark (benchmarks/k8s_deploy.py) alike: the
 playbook's options pointing at the harness's cluster and kubectl, and a volume of its own
-for each component's data claim (the harness has no storage provisioner)."""
+for each component's data claim in a namespace (the harness has no storage provisioner)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ def deploy_options(kube: dict, workspace, project: str) -> list:
     ]  # fmt: skip
 
 
-def data_volumes(project: str) -> dict:
-    """A List of PersistentVolumes, each bound ahead to one component's claim."""
+def data_volumes(namespace: str) -> dict:
+    """A List of PersistentVolumes, each bound ahead to one component's claim in namespace."""
     return {
         "apiVersion": "v1",
         "kind": "List",
@@ -31,12 +31,12 @@ def data_volumes(project: str) -> dict:
             {
                 "apiVersion": "v1",
                 "kind": "PersistentVolume",
-                "metadata": {"name": f"{project}-{name}"},
+                "metadata": {"name": f"{namespace}-{name}"},
                 "spec": {
                     "capacity": {"storage": "1Gi"},
                     "accessModes": ["ReadWriteOnce"],
-                    "hostPath": {"path": f"/tmp/{project}-{name}"},  # noqa: S108 - never written: no kubelet
-                    "claimRef": {"namespace": project, "name": f"data-{name}-0"},
+                    "hostPath": {"path": f"/tmp/{namespace}-{name}"},  # noqa: S108 - never written: no kubelet
+                    "claimRef": {"namespace": namespace, "name": f"data-{name}-0"},
                 },
             }
             for name in COMPONENTS

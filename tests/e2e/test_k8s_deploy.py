@@ -1,7 +1,8 @@
 """deploy-local.yml on the harness's control plane (kube-apiserver, controllers and scheduler
 1.37.2, kwok nodes): every rendered object applied server-side and every rollout waited for,
-a second run that changes nothing, prune of a service dropped from the catalog (and of
-nothing else), and every overlay accepted by the API server's server-side dry run.
+a second run that changes nothing, the same for deploy-dev.yml (the dev overlay, in its own
+namespace), prune of a service dropped from the catalog (and of nothing else), and every
+overlay accepted by the API server's server-side dry run.
 
 kwok plays the nodes: the pods are scheduled and become Ready without a container running,
 so this proves the objects, the apply and the rollouts, not the images (see the README)."""
@@ -29,11 +30,9 @@ def recap_changed(stdout: str) -> int:
     return int(line.split("changed=")[1].split()[0])
 
 
-def test_deploy_local_applies_everything_and_waits_for_every_rollout(deploy, kubectl):
-    result = deploy()
-    assert result.returncode == 0, result.stdout[-4000:]
+def assert_every_workload_ready(kubectl, namespace: str) -> None:
     workloads = json.loads(
-        kubectl("get", "deploy,statefulset", "-n", PROJECT, "-o", "json", check=True).stdout
+        kubectl("get", "deploy,statefulset", "-n", namespace, "-o", "json", check=True).stdout
     )
     ready = {
         (w["kind"], w["metadata"]["name"]): w["status"].get("readyReplicas", 0)
@@ -43,6 +42,12 @@ def test_deploy_local_applies_everything_and_waits_for_every_rollout(deploy, kub
         **{("Deployment", name): 1 for name in SERVICES},
         **{("StatefulSet", name): 1 for name in COMPONENTS},
     }
+
+
+def test_deploy_local_applies_everything_and_waits_for_every_rollout(deploy, kubectl):
+    result = deploy()
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert_every_workload_ready(kubectl, PROJECT)
     fields = json.loads(
         kubectl("get", "deploy", "auth-service", "-n", PROJECT, "-o", "json",
                 "--show-managed-fields", check=True).stdout
@@ -54,6 +59,15 @@ def test_a_second_run_changes_nothing(deploy):
     result = deploy()
     assert result.returncode == 0, result.stdout[-4000:]
     assert recap_changed(result.stdout) == 0, result.stdout[-4000:]
+
+
+def test_deploy_dev_reaches_ready_in_its_own_namespace_and_reruns_unchanged(deploy, kubectl):
+    result = deploy(playbook_name="deploy-dev.yml")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert_every_workload_ready(kubectl, f"{PROJECT}-dev")
+    rerun = deploy(playbook_name="deploy-dev.yml")
+    assert rerun.returncode == 0, rerun.stdout[-4000:]
+    assert recap_changed(rerun.stdout) == 0, rerun.stdout[-4000:]
 
 
 def test_port_forward_reaches_the_api_server_and_is_refused_by_the_kwok_node(deploy, tmp_path):
@@ -110,8 +124,9 @@ def test_every_overlay_passes_the_api_servers_dry_run(deploy, kubectl, tmp_path)
             )
         )
         namespace = next(o for o in objects if o["kind"] == "Namespace")["metadata"]["name"]
-        # A dry run creates nothing, its namespace included: make that for real first.
-        kubectl("create", "namespace", namespace)
+        # A dry run creates nothing, its namespace included: make that for real first (the
+        # local and dev ones are there already, from the deploys above).
+        created = kubectl("create", "namespace", namespace).returncode == 0
         try:
             applied = kubectl(
                 "apply", "--server-side", "--field-manager=vhvcorp.devtools",
@@ -120,5 +135,5 @@ def test_every_overlay_passes_the_api_servers_dry_run(deploy, kubectl, tmp_path)
             ).stdout  # fmt: skip
             assert len(applied.split()) == len(objects), overlay
         finally:
-            if namespace != PROJECT:
+            if created:
                 kubectl("delete", "namespace", namespace, "--wait=false")

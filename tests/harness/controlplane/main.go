@@ -3,13 +3,15 @@
 // own flags.
 //
 //	controlplane etcd -data-dir DIR -client-port N -peer-port N
-//	controlplane kube-apiserver|kube-controller-manager|kube-scheduler FLAGS...
+//	controlplane kube-apiserver|kube-controller-manager|kube-scheduler|kubelet FLAGS...
 //
-// The three Kubernetes components are upstream's (k8s.io/kubernetes/cmd/<component>/app)
-// from the published Go module; etcd is go.etcd.io/etcd/server/v3/embed (etcd.go).
+// The four Kubernetes components are upstream's (k8s.io/kubernetes/cmd/<component>/app)
+// from the published Go module; etcd is go.etcd.io/etcd/server/v3/embed (etcd.go). The
+// kubelet runs only on the harness's optional real node (tests/harness/node.py).
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sort"
@@ -23,12 +25,14 @@ import (
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 )
 
 var components = map[string]func() *cobra.Command{
 	"kube-apiserver":          apiserver.NewAPIServerCommand,
 	"kube-controller-manager": controllermanager.NewControllerManagerCommand,
 	"kube-scheduler":          func() *cobra.Command { return scheduler.NewSchedulerCommand() },
+	"kubelet":                 func() *cobra.Command { return kubelet.NewKubeletCommand(context.Background()) },
 }
 
 func main() {

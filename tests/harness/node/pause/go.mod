@@ -1,0 +1,3 @@
+module vhvcorp.devtools/harness/pause
+
+go 1.26.0
