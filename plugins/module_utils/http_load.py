@@ -31,15 +31,18 @@ class LoadError(Exception):
 
 
 def loopback_target(url: str) -> tuple[str, int, str]:
-    """(host, port, path) of an http URL on a loopback address (127.0.0.1, ::1); anything
-    else raises LoadError: a load test never leaves this machine."""
+    """(host, port, path) of an http URL on a loopback address (127.0.0.1, ::1, localhost as
+    127.0.0.1); anything else raises LoadError: a load test never leaves this machine."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
         raise LoadError(
             f"{url!r} is not an http:// URL; give the gateway's, e.g. http://127.0.0.1:8080/health."
         )
+    # `localhost` (the seed's API_BASE) is taken as 127.0.0.1, where the stack publishes its
+    # ports, without asking a resolver that /etc/hosts could point elsewhere.
+    host = "127.0.0.1" if parts.hostname == "localhost" else parts.hostname
     try:
-        loopback = ipaddress.ip_address(parts.hostname).is_loopback
+        loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False
     if not loopback:
@@ -48,7 +51,7 @@ def loopback_target(url: str) -> tuple[str, int, str]:
             "127.0.0.1 (or ::1): the stack's published ports."
         )
     path = parts.path or "/"
-    return parts.hostname, parts.port or 80, path + (f"?{parts.query}" if parts.query else "")
+    return host, parts.port or 80, path + (f"?{parts.query}" if parts.query else "")
 
 
 def percentile(sorted_values: list, fraction: float) -> float:

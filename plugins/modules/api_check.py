@@ -20,7 +20,8 @@ description:
   - Each check runs whatever the others gave (C(users/me) is not sent without a token); a
     check passes on an HTTP 2xx answer (and the login on a token in it).
   - Fails naming the checks that failed, with the table; the result holds every check.
-  - Only a loopback O(api_base) (C(127.0.0.1), C(::1)) is accepted unless O(allow_remote).
+  - Only a loopback O(api_base) (C(127.0.0.1), C(::1), C(localhost) taken as C(127.0.0.1))
+    is accepted unless O(allow_remote).
   - Never reports a change on this machine (the user it registers is on the API's side).
 author:
   - vhvcorp platform team (@vhvcorp)

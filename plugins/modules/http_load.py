@@ -16,8 +16,8 @@ description:
     O(requests) were sent or O(duration) seconds passed, whichever comes first, and returns
     the requests per second and the latency percentiles (p50, p90, p99, max) of what was
     answered, with the errors (HTTP 4xx/5xx and failed connections).
-  - Only a loopback address (C(127.0.0.1), C(::1)) is accepted; any other URL fails before
-    anything is sent.
+  - Only a loopback address (C(127.0.0.1), C(::1), C(localhost) taken as C(127.0.0.1)) is
+    accepted; any other URL fails before anything is sent.
   - Never reports a change.
 author:
   - vhvcorp platform team (@vhvcorp)

@@ -14,6 +14,8 @@ from ansible_collections.vhvcorp.devtools.plugins.module_utils.http_load import 
 
 def test_a_base_off_loopback_needs_allow_remote():
     assert check_base("http://127.0.0.1:8080/", False) == "http://127.0.0.1:8080"
+    # test-api.sh's default API_BASE works as typed.
+    assert check_base("http://localhost:8080", False) == "http://127.0.0.1:8080"
     with pytest.raises(LoadError, match="test_api_allow_remote=true"):
         check_base("http://api.example.com", False)
     assert check_base("https://api.example.com/", True) == "https://api.example.com"
