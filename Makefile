@@ -226,7 +226,7 @@ E2E_K8S := $(wildcard tests/e2e/test_k8s_*.py)
 E2E_FLEET := $(wildcard tests/e2e/test_fleet*.py)
 E2E_STACK := $(filter-out $(E2E_K8S) $(E2E_FLEET),$(wildcard tests/e2e/test_*.py))
 
-test-e2e: harness ## End to end: setup.yml on this machine, twice; the cluster and the fleet beside it.
+test-e2e: harness-node ## End to end: setup.yml on this machine, twice; the cluster and the fleet beside it.
 	@$(MAKE) --no-print-directory -j3 --output-sync=target e2e-stack e2e-k8s e2e-fleet
 
 e2e-stack:
