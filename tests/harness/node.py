@@ -241,6 +241,40 @@ def _node_ready(creds: dict) -> bool:
     )
 
 
+def _start_node(node: Path, kube: dict) -> None:
+    """(Re)start containerd, then the kubelet in containerd's mount namespace (where the
+    kernel tunables show the kubelet's values)."""
+    logs = node / "logs"
+    # The kubelet first: it talks to containerd.
+    stop_process(node / "kubelet.pid", PORTS["kubelet"], "kubelet")
+    stop_process(node / "containerd.pid", PORTS["containerd-stream"], "containerd")
+    sock = node / "containerd" / "containerd.sock"
+    sock.unlink(missing_ok=True)  # a stale one would pass for containerd's
+    binds = " && ".join(
+        f"mount --bind {node / 'sysctl' / r.replace('/', '.')} /proc/sys/{r}"
+        for r in KERNEL_TUNABLES
+    )
+    start_process(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+         f'{binds} && exec containerd --config "$0"', str(node / "containerd" / "config.toml")],
+        node / "containerd.pid",
+        logs / "containerd.log",
+    )  # fmt: skip
+    wait_for(lambda: sock.exists(), 30, f"containerd (log: {logs / 'containerd.log'})")
+    containerd_pid = (node / "containerd.pid").read_text().strip()
+    start_process(
+        ["nsenter", f"--mount=/proc/{containerd_pid}/ns/mnt", "--",
+         str(Path(kube["bin_dir"]) / "controlplane"), "kubelet",
+         f"--config={node / 'kubelet' / 'config.yaml'}",
+         f"--kubeconfig={kube['kubeconfig']}",
+         f"--root-dir={node / 'kubelet' / 'root'}",
+         f"--hostname-override={NODE_NAME}",
+         "--node-labels=" + ",".join(f"{k}={v}" for k, v in LABEL.items())],
+        node / "kubelet.pid",
+        logs / "kubelet.log",
+    )  # fmt: skip
+
+
 def ensure_node(state: Path, kube: dict, local_images: list, previous: dict) -> dict:
     """Start containerd and the kubelet (reusing them when their binaries and configuration
     are unchanged and they run), import the images, wait until the node is Ready."""
@@ -272,34 +306,7 @@ def ensure_node(state: Path, kube: dict, local_images: list, previous: dict) -> 
         for name in ("containerd", "kubelet")
     }
     if "started" in actions.values():
-        # The kubelet first: it talks to containerd.
-        stop_process(node / "kubelet.pid", PORTS["kubelet"], "kubelet")
-        stop_process(node / "containerd.pid", PORTS["containerd-stream"], "containerd")
-        sock = node / "containerd" / "containerd.sock"
-        sock.unlink(missing_ok=True)  # a stale one would pass for containerd's
-        binds = " && ".join(
-            f"mount --bind {node / 'sysctl' / r.replace('/', '.')} /proc/sys/{r}"
-            for r in KERNEL_TUNABLES
-        )
-        start_process(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-             f'{binds} && exec containerd --config "$0"', str(node / "containerd" / "config.toml")],
-            node / "containerd.pid",
-            logs / "containerd.log",
-        )  # fmt: skip
-        wait_for(lambda: sock.exists(), 30, f"containerd (log: {logs / 'containerd.log'})")
-        containerd_pid = (node / "containerd.pid").read_text().strip()
-        start_process(
-            ["nsenter", f"--mount=/proc/{containerd_pid}/ns/mnt", "--",
-             str(Path(kube["bin_dir"]) / "controlplane"), "kubelet",
-             f"--config={node / 'kubelet' / 'config.yaml'}",
-             f"--kubeconfig={kube['kubeconfig']}",
-             f"--root-dir={node / 'kubelet' / 'root'}",
-             f"--hostname-override={NODE_NAME}",
-             "--node-labels=" + ",".join(f"{k}={v}" for k, v in LABEL.items())],
-            node / "kubelet.pid",
-            logs / "kubelet.log",
-        )  # fmt: skip
+        _start_node(node, kube)
     images = [pause, *(i["image"] for i in local_images if i["key"] in IMAGES)]
     _import_images(node, images)
     creds = {"server": kube["server"], "token": _admin_token(kube)}
