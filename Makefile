@@ -19,7 +19,7 @@ PYTEST := $(BIN)/python -m pytest
 	db-restore verify-backup db-schedule benchmark-db benchmark-fleet benchmark-k8s benchmark-setup \
 	harness harness-node test test-unit test-integration test-platform-unit test-platform-integration \
 	test-platform-e2e test-platform-load test-api \
-	test-molecule test-e2e e2e-stack e2e-k8s e2e-fleet lint
+	test-molecule test-e2e e2e-stack e2e-k8s e2e-fleet suite-stack suite-rest lint
 
 help: ## List the targets, one line each.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {sub("%", "<name>", $$1); printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -175,7 +175,7 @@ benchmark-k8s: harness ## Time deploy-local.yml on the harness's cluster: whole 
 # STANDIN=yes: the end-to-end test's vars (stand-in services, local images); the stack uses
 # fixed ports, so on a shared machine: flock /tmp/devtools-stack.lock make benchmark-setup.
 benchmark-setup: venv ## Time a rerun of setup.yml that has nothing to do (median of 3; must be changed=0).
-	$(BIN)/python benchmarks/setup_rerun.py $(if $(filter yes,$(STANDIN)),--standin) $(ARGS)
+	$(BIN)/python benchmarks/setup_rerun.py --floor $(if $(filter yes,$(STANDIN)),--standin) $(ARGS)
 
 # 20 simulated hosts (containers of the local Debian images with sshd); ARGS=--ladder
 # measures the settings one at a time, ARGS='--configs ours free' chosen ones.
@@ -207,7 +207,21 @@ harness: venv ## Bring up Docker, the local images and FerretDB for the tests (r
 harness-node: harness ## The harness plus a real node (kubelet over containerd) for the real_node tests.
 	$(BIN)/python tests/harness/node.py
 
-test: lint test-unit test-integration test-molecule test-e2e ## Run the whole test suite.
+# After lint and the unit tests, two lines of work at once, each printed whole when it ends:
+# the compose stack's (the integration tests, then the stack's end-to-end tests; both use its
+# fixed ports on 127.0.0.1) and the rest (molecule, whose containers publish no port, then
+# the cluster's and the fleet's end-to-end tests). One after the other they took 62 min of CI.
+test: lint test-unit harness-node ## Run the whole test suite.
+	@$(MAKE) --no-print-directory -j3 --output-sync=target suite-stack suite-rest
+
+suite-stack:
+	$(PYTEST) tests/integration
+	$(PYTEST) $(E2E_STACK)
+
+# The third job slot lets the cluster's and the fleet's tests run beside each other.
+suite-rest:
+	molecule test --all
+	@$(MAKE) --no-print-directory --output-sync=target e2e-k8s e2e-fleet
 
 test-unit: venv ## Unit tests (pytest, no services).
 	$(PYTEST) tests/unit

@@ -178,6 +178,24 @@ def per_role(ran: list[dict]) -> dict[str, tuple[int, int]]:
     return counts
 
 
+def floor_play(task_count: int, module_count: int) -> list[dict]:
+    """A play of a rerun's shape with nothing in it: setup.yml's facts, then module_count runs
+    of the cheapest module (`true`) and the other tasks as set_fact. What Ansible itself costs
+    for that many tasks on this machine, before any role does any work."""
+    tasks = [{"ansible.builtin.command": "true", "changed_when": False}] * module_count
+    others = task_count - module_count
+    tasks += [{"ansible.builtin.set_fact": {"floor_task": n}} for n in range(others)]
+    return [
+        {
+            "name": "The floor: a play of setup.yml's rerun shape, with no work in its tasks.",
+            "hosts": "localhost",
+            "gather_facts": True,
+            "gather_subset": ["!all", "min", "hardware"],
+            "tasks": tasks,
+        }
+    ]
+
+
 def changed_tasks(report: dict) -> list[str]:
     return [
         task["task"]["name"]
@@ -222,6 +240,12 @@ def main(argv: list[str] | None = None) -> int:
         "`git archive` unpacked) to compare; default: this one",
     )
     parser.add_argument("--top", type=int, default=12, help="slowest tasks to list (12)")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time a play of the median run's shape (tasks, module runs) with no work in "
+        "it: what Ansible alone costs for that many tasks here",
+    )
     parser.add_argument(
         "--report", type=Path, help="write the median run's JSON report (every task) here"
     )
@@ -272,6 +296,18 @@ def main(argv: list[str] | None = None) -> int:
         "tasks and module runs per role: "
         + ", ".join(f"{role} {count}/{runs}" for role, (count, runs) in per_role(ran).items())
     )
+    if args.floor:
+        # Beside setup.yml, so that the same ansible.cfg, inventory and group_vars apply.
+        path = args.checkout / ".benchmark-floor.yml"
+        path.write_text(json.dumps(floor_play(len(ran), sum(module_runs(t) for t in ran))))
+        try:
+            _, floor_seconds, floor_cpu, _ = playbook(str(path), [], args.checkout)
+        finally:
+            path.unlink()
+        print(
+            f"the floor, a play of this shape with no work in it: {floor_seconds:.2f} s "
+            f"(CPU {floor_cpu:.2f} s); the median is {median_seconds / floor_seconds:.1f}x that"
+        )
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     print(
         f"\nsetup.yml rerun: median {median_seconds:.2f} s of {len(runs)} "
