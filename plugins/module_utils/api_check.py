@@ -19,12 +19,12 @@ import json
 import secrets
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._stack_status import stack_table
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.http_load import (
     LoadError,
+    localhost_as_loopback,
     loopback_target,
 )
 
@@ -43,10 +43,7 @@ def check_base(api_base: str, allow_remote: bool) -> str:
             ) from None
     elif not api_base.startswith(("http://", "https://")):
         raise LoadError(f"{api_base!r} is not an http:// or https:// URL.")
-    parts = urllib.parse.urlsplit(api_base)
-    if parts.hostname == "localhost":  # as loopback_target takes it: 127.0.0.1, unresolved
-        parts = parts._replace(netloc=parts.netloc.replace("localhost", "127.0.0.1", 1))
-    return parts.geturl().rstrip("/")
+    return localhost_as_loopback(api_base).geturl().rstrip("/")
 
 
 def _token(body) -> str:

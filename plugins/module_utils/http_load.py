@@ -30,17 +30,27 @@ class LoadError(Exception):
     """A URL this test will not load (not http, not this machine)."""
 
 
+def localhost_as_loopback(url: str) -> urllib.parse.SplitResult:
+    """The URL's parts, its host `localhost` (the seed's API_BASE) written 127.0.0.1, where
+    the stack publishes its ports, without asking a resolver that /etc/hosts could point
+    elsewhere."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname != "localhost":
+        return parts
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    hostport = "127.0.0.1" + hostport[len("localhost") :]
+    return parts._replace(netloc=f"{userinfo}@{hostport}" if userinfo else hostport)
+
+
 def loopback_target(url: str) -> tuple[str, int, str]:
     """(host, port, path) of an http URL on a loopback address (127.0.0.1, ::1, localhost as
     127.0.0.1); anything else raises LoadError: a load test never leaves this machine."""
-    parts = urllib.parse.urlsplit(url)
+    parts = localhost_as_loopback(url)
     if parts.scheme != "http" or not parts.hostname:
         raise LoadError(
             f"{url!r} is not an http:// URL; give the gateway's, e.g. http://127.0.0.1:8080/health."
         )
-    # `localhost` (the seed's API_BASE) is taken as 127.0.0.1, where the stack publishes its
-    # ports, without asking a resolver that /etc/hosts could point elsewhere.
-    host = "127.0.0.1" if parts.hostname == "localhost" else parts.hostname
+    host = parts.hostname
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -3,6 +3,7 @@
 import pytest
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.http_load import (
     LoadError,
+    localhost_as_loopback,
     loopback_target,
     percentile,
 )
@@ -27,3 +28,11 @@ def test_percentile_is_the_nearest_rank():
     assert percentile(values, 0.99) == 99.0
     assert percentile([7.0], 0.99) == 7.0
     assert percentile([], 0.5) == 0.0
+
+
+def test_localhost_is_written_127_0_0_1_and_nothing_else_of_the_url_changes():
+    assert localhost_as_loopback("http://user@LocalHost:8080/a?b=1").geturl() == (
+        "http://user@127.0.0.1:8080/a?b=1"
+    )
+    other = "http://localhost.example.com/"
+    assert localhost_as_loopback(other).geturl() == other
