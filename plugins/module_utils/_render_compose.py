@@ -82,99 +82,109 @@ def _compose_dev(catalog: dict, options: dict) -> dict:
     build (go_build's -trimpath, no cgo), so that what that build compiled a moment before
     is not compiled again (on two busy cores, 90 s instead of more than 10 minutes).
     """
-    go_image = str(options.get("go_image") or "golang:1.24-bookworm")
-    air = str(options.get("air_version") or "latest")
-    mirror = str(options.get("registry_mirror") or "")
-    install_air = f"go install github.com/air-verse/air@{air} && "
-    local = catalog["image_source"] == "local"
-    if local:
-        go_image, mirror, install_air = str(options.get("local_go_image") or ""), "", ""
-        module_cache = str(options.get("module_cache") or "")
-        build_cache = str(options.get("build_cache") or "")
-        if not go_image or not module_cache.startswith("/") or not build_cache.startswith("/"):
-            fail(
-                "stack_compose: the dev overlay of the local image source needs local_go_image "
-                f"and an absolute module_cache and build_cache; got {go_image!r}, "
-                f"{module_cache!r} and {build_cache!r}. Install Go (`go env GOMODCACHE "
-                "GOCACHE` names them) or set stack_dev_module_cache and stack_dev_build_cache."
-            )
-    services = {}
-    volumes = {}
-    for c in catalog["containers"]:
-        if c["kind"] != "service":
-            continue
-        repo = c["repository"]
-        http = c["ports"][0]["container"]
-        health_path = c["health_path"]
-        module_dir, package = c["go_package"]["module_dir"], c["go_package"]["package"]
-        workspace = catalog["workspace_dir"]
-        clone = f"{workspace}/{repo}"
-        services[c["name"]] = {
-            "image": mirror + go_image,
-            # The workspace at its own path (read-only), the clone in it writable: the
-            # service's go.work (go_build's, with the host's paths) resolves its libraries
-            # to their clones here too. go builds in the clone's Go module directory.
-            "working_dir": clone if module_dir == "." else f"{clone}/{module_dir}",
-            # The owner of the workspace .env (it reads that file), as in the base file.
-            "user": c["user"] or "${DEVTOOLS_UID:-1000}:${DEVTOOLS_GID:-1000}",
-            "environment": {
-                "GOPATH": "/go",
-                "GOCACHE": "/go/cache",
-                "GOFLAGS": "-buildvcs=false",
-                "HOME": "/tmp",  # noqa: S108 - inside the throwaway dev container
-                "GOWORK": f"{workspace}/" + WORKFILE.format(name=c["name"]),
-            },
-            "command": [
-                "sh",
-                "-c",
-                # No go.work where the service replaces no library (go_build writes none):
-                # module mode, as its own build. $$: not Compose's interpolation.
-                '[ -f "$$GOWORK" ] || export GOWORK=off; '
-                f"{install_air}exec air "
-                f"--build.cmd 'go build -o /tmp/bin/app {package}' "
-                # Built in the clone, run in the service's working directory, where the
-                # base file mounts the workspace .env that the services read. build.bin,
-                # not build.full_bin: air 1.61 applies its flags after it has resolved
-                # full_bin into bin, so a full_bin flag is ignored (it ran ./tmp/main);
-                # bin is run as given, through /bin/sh -c.
-                f"--build.bin 'cd {c['working_dir']} && exec /tmp/bin/app' "
-                "--tmp_dir /tmp/air",
-            ],
-            "volumes": [
-                {"type": "bind", "source": workspace, "target": workspace, "read_only": True},
-                {"type": "bind", "source": clone, "target": clone},
-                {"type": "volume", "source": "go-cache", "target": "/go"},
-            ],
-            # go build runs in this container: the compiler needs more memory than the
-            # service's own limit (256m killed it compiling the stand-in's gRPC stack).
-            "deploy": {"resources": {"limits": {"memory": str(options.get("memory") or "1g")}}},
-            "healthcheck": {
-                "test": ["CMD", "curl", "-fsS", f"http://127.0.0.1:{http}{health_path}"],
-                "start_period": "120s",
-            },
-        }
-        if local:
-            services[c["name"]]["environment"].update(
-                GOMODCACHE="/gomodcache",
-                GOPROXY="off",
-                GOCACHE="/gocache",
-                CGO_ENABLED="0",
-                GOFLAGS="-buildvcs=false -trimpath",
-            )
-            services[c["name"]]["volumes"] += [
-                {
-                    "type": "bind",
-                    "source": module_cache,
-                    "target": "/gomodcache",
-                    "read_only": True,
-                },
-                {"type": "bind", "source": build_cache, "target": "/gocache"},
-            ]
-        volumes["go-cache"] = {"name": f"{catalog['project']}-go-cache"}
+    image, install_air, caches = _dev_toolchain(catalog, options)
+    memory = str(options.get("memory") or "1g")
+    services = {
+        c["name"]: _dev_service(c, catalog["workspace_dir"], image, install_air, caches, memory)
+        for c in catalog["containers"]
+        if c["kind"] == "service"
+    }
     compose = {"services": services}
-    if volumes:
-        compose["volumes"] = volumes
+    if services:
+        compose["volumes"] = {"go-cache": {"name": f"{catalog['project']}-go-cache"}}
     return compose
+
+
+def _dev_toolchain(catalog: dict, options: dict) -> tuple[str, str, dict | None]:
+    """(the Go image with its registry, the shell step that installs air before it runs, the
+    local image source's module and build caches or None)."""
+    if catalog["image_source"] != "local":
+        go_image = str(options.get("go_image") or "golang:1.24-bookworm")
+        air = str(options.get("air_version") or "latest")
+        mirror = str(options.get("registry_mirror") or "")
+        return mirror + go_image, f"go install github.com/air-verse/air@{air} && ", None
+    go_image = str(options.get("local_go_image") or "")
+    module_cache = str(options.get("module_cache") or "")
+    build_cache = str(options.get("build_cache") or "")
+    if not go_image or not module_cache.startswith("/") or not build_cache.startswith("/"):
+        fail(
+            "stack_compose: the dev overlay of the local image source needs local_go_image "
+            f"and an absolute module_cache and build_cache; got {go_image!r}, "
+            f"{module_cache!r} and {build_cache!r}. Install Go (`go env GOMODCACHE "
+            "GOCACHE` names them) or set stack_dev_module_cache and stack_dev_build_cache."
+        )
+    return go_image, "", {"module_cache": module_cache, "build_cache": build_cache}
+
+
+def _dev_service(
+    c: dict, workspace: str, image: str, install_air: str, caches: dict | None, memory: str
+) -> dict:
+    """One service of the dev overlay: its clone mounted, air building and running it."""
+    http = c["ports"][0]["container"]
+    module_dir, package = c["go_package"]["module_dir"], c["go_package"]["package"]
+    clone = f"{workspace}/{c['repository']}"
+    service = {
+        "image": image,
+        # The workspace at its own path (read-only), the clone in it writable: the
+        # service's go.work (go_build's, with the host's paths) resolves its libraries
+        # to their clones here too. go builds in the clone's Go module directory.
+        "working_dir": clone if module_dir == "." else f"{clone}/{module_dir}",
+        # The owner of the workspace .env (it reads that file), as in the base file.
+        "user": c["user"] or "${DEVTOOLS_UID:-1000}:${DEVTOOLS_GID:-1000}",
+        "environment": {
+            "GOPATH": "/go",
+            "GOCACHE": "/go/cache",
+            "GOFLAGS": "-buildvcs=false",
+            "HOME": "/tmp",  # noqa: S108 - inside the throwaway dev container
+            "GOWORK": f"{workspace}/" + WORKFILE.format(name=c["name"]),
+        },
+        "command": [
+            "sh",
+            "-c",
+            # No go.work where the service replaces no library (go_build writes none):
+            # module mode, as its own build. $$: not Compose's interpolation.
+            '[ -f "$$GOWORK" ] || export GOWORK=off; '
+            f"{install_air}exec air "
+            f"--build.cmd 'go build -o /tmp/bin/app {package}' "
+            # Built in the clone, run in the service's working directory, where the
+            # base file mounts the workspace .env that the services read. build.bin,
+            # not build.full_bin: air 1.61 applies its flags after it has resolved
+            # full_bin into bin, so a full_bin flag is ignored (it ran ./tmp/main);
+            # bin is run as given, through /bin/sh -c.
+            f"--build.bin 'cd {c['working_dir']} && exec /tmp/bin/app' "
+            "--tmp_dir /tmp/air",
+        ],
+        "volumes": [
+            {"type": "bind", "source": workspace, "target": workspace, "read_only": True},
+            {"type": "bind", "source": clone, "target": clone},
+            {"type": "volume", "source": "go-cache", "target": "/go"},
+        ],
+        # go build runs in this container: the compiler needs more memory than the
+        # service's own limit (256m killed it compiling the stand-in's gRPC stack).
+        "deploy": {"resources": {"limits": {"memory": memory}}},
+        "healthcheck": {
+            "test": ["CMD", "curl", "-fsS", f"http://127.0.0.1:{http}{c['health_path']}"],
+            "start_period": "120s",
+        },
+    }
+    if caches:
+        service["environment"].update(
+            GOMODCACHE="/gomodcache",
+            GOPROXY="off",
+            GOCACHE="/gocache",
+            CGO_ENABLED="0",
+            GOFLAGS="-buildvcs=false -trimpath",
+        )
+        service["volumes"] += [
+            {
+                "type": "bind",
+                "source": caches["module_cache"],
+                "target": "/gomodcache",
+                "read_only": True,
+            },
+            {"type": "bind", "source": caches["build_cache"], "target": "/gocache"},
+        ]
+    return service
 
 
 def _compose_test(catalog: dict) -> dict:
