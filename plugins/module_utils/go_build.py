@@ -250,9 +250,10 @@ def _write_if_changed(path, text, check_mode=False):
     return True
 
 
-def prepare_workfile(build, check_mode=False):
-    """The build with its go.mod's directives, the text of its go.work (None: it has none)
-    and whether the file changed. The go.work is written (or kept) only where it replaces
+def sync_workfile(build, check_mode=False):
+    """Brings the build's go.work to what its go.mod needs: (the build with its go.mod's
+    directives, the text of its go.work (None: it has none), whether the file changed). The
+    go.work is written (or kept) only where it replaces
     a library; otherwise the module builds as it is, in module mode (workspace mode would
     refuse a GOFLAGS=-mod=mod of the user's, for one), and a stale go.work is removed."""
     with open(os.path.join(build["chdir"], "go.mod"), encoding="utf-8") as handle:
@@ -270,12 +271,12 @@ def prepare_workfile(build, check_mode=False):
 
 
 def write_workfiles(builds, check_mode=False):
-    """Only the go.work of each build (prepare_workfile), for what builds outside this
+    """Only the go.work of each build (sync_workfile), for what builds outside this
     module: an editor's debugger, the stack's dev containers. One result per build: name,
     workfile (its path, or None where it has none) and changed."""
     results = []
     for build in builds:
-        _, text, changed = prepare_workfile(build, check_mode)
+        _, text, changed = sync_workfile(build, check_mode)
         results.append(
             {
                 "name": build["name"],
@@ -286,10 +287,10 @@ def write_workfiles(builds, check_mode=False):
     return results
 
 
-def with_workfile(build, env):
-    """(build with its go.mod's directives, env, the go.work text or None): prepare_workfile,
+def env_with_workfile(build, env):
+    """(build with its go.mod's directives, env, the go.work text or None): sync_workfile,
     and GOWORK in env naming the go.work where there is one; go_test runs tests the same way."""
-    build, workfile, _ = prepare_workfile(build)
+    build, workfile, _ = sync_workfile(build)
     if workfile:
         env = dict(env, GOWORK=build["workfile"])
     return build, env, workfile
@@ -297,7 +298,7 @@ def with_workfile(build, env):
 
 def _build_one(go, build, flags, env):
     output = build["output"]
-    build, env, workfile = with_workfile(build, env)
+    build, env, workfile = env_with_workfile(build, env)
     fingerprint = inputs_fingerprint(go, build, flags, env, workfile)
     stamp = _read_stamp(output) if fingerprint else None
     if stamp and stamp.get("inputs") == fingerprint:

@@ -10,7 +10,7 @@ passed, failed or no clone, the seconds it took, and its packages' counts.
 Why our own code: ansible.builtin.command in a loop stops at the first service whose
 tests fail (or, ignoring errors, leaves the report to be pieced together from stdout);
 go-devtools' run-unit-tests.sh ran every service and said which failed. Each service is
-tested with the go.work the stack's go_build gives its build (with_workfile), so its
+tested with the go.work the stack's go_build gives its build (env_with_workfile), so its
 library resolves to the workspace's clone as when it is built.
 """
 
@@ -22,7 +22,7 @@ import subprocess
 import time
 
 from ansible_collections.vhvcorp.devtools.plugins.module_utils._stack_status import stack_table
-from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_build import with_workfile
+from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_build import env_with_workfile
 from ansible_collections.vhvcorp.devtools.plugins.module_utils.go_install import stderr_tail
 
 # `go test`'s one line per package: "ok  <pkg> 0.01s", "FAIL <pkg> 0.02s" (or "[build
@@ -46,7 +46,7 @@ def test_one(go, suite, argv, env, timeout):
     result = {"name": suite["name"], "chdir": suite["chdir"]}
     if not os.path.isfile(os.path.join(suite["chdir"], "go.mod")):
         return dict(result, state="no clone", seconds=None, packages=package_counts(""))
-    _, env, _ = with_workfile(suite, env)
+    _, env, _ = env_with_workfile(suite, env)
     started = time.monotonic()
     try:
         done = subprocess.run(
