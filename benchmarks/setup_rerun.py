@@ -196,6 +196,18 @@ def floor_play(task_count: int, module_count: int) -> list[dict]:
     ]
 
 
+def time_floor(ran: list[dict], checkout: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of floor_play for these tasks, run in checkout."""
+    # Beside setup.yml, so that the same ansible.cfg, inventory and group_vars apply.
+    path = checkout / ".benchmark-floor.yml"
+    path.write_text(json.dumps(floor_play(len(ran), sum(module_runs(task) for task in ran))))
+    try:
+        _, seconds, cpu, _ = playbook(str(path), [], checkout)
+    finally:
+        path.unlink()
+    return seconds, cpu
+
+
 def changed_tasks(report: dict) -> list[str]:
     return [
         task["task"]["name"]
@@ -279,8 +291,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.standin and not args.keep_stack:
             playbook("clean.yml", extra, args.checkout)
 
-    if not runs:
-        return 0
+    return summarise(runs, args) if runs else 0
+
+
+def summarise(runs: list[tuple], args: argparse.Namespace) -> int:
+    """Prints the median run, its slowest tasks and counts (and the floor); 1 when the
+    median misses the target."""
     median_seconds, median_report, _ = sorted(runs, key=lambda run: run[0])[len(runs) // 2]
     median_cpu = sorted(run[2] for run in runs)[len(runs) // 2]
     if args.report:
@@ -297,13 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{role} {count}/{runs}" for role, (count, runs) in per_role(ran).items())
     )
     if args.floor:
-        # Beside setup.yml, so that the same ansible.cfg, inventory and group_vars apply.
-        path = args.checkout / ".benchmark-floor.yml"
-        path.write_text(json.dumps(floor_play(len(ran), sum(module_runs(t) for t in ran))))
-        try:
-            _, floor_seconds, floor_cpu, _ = playbook(str(path), [], args.checkout)
-        finally:
-            path.unlink()
+        floor_seconds, floor_cpu = time_floor(ran, args.checkout)
         print(
             f"the floor, a play of this shape with no work in it: {floor_seconds:.2f} s "
             f"(CPU {floor_cpu:.2f} s); the median is {median_seconds / floor_seconds:.1f}x that"
