@@ -45,6 +45,9 @@ _raw:
   elements: str
 """
 
+import os
+import pwd
+import time
 from collections import ChainMap
 from pathlib import Path
 
@@ -54,15 +57,26 @@ from ansible.plugins.lookup import LookupBase
 from ansible.template import trust_as_template
 
 
+def ansible_managed(term: str, path: str) -> str:
+    """The configured `ansible_managed` text (our templates print it as a header) as the
+    builtin lookup gives it: strftime of the template's mtime, and {file}, {host} and {uid}
+    the template's name, this machine and the template's owner."""
+    stat = os.stat(path)
+    try:
+        owner = pwd.getpwuid(stat.st_uid).pw_name
+    except KeyError:
+        owner = str(stat.st_uid)
+    setting = constants.config.get_config_value("DEFAULT_MANAGED_STR")
+    return time.strftime(setting, time.localtime(stat.st_mtime)).format(
+        file=term, host=os.uname()[1], uid=owner
+    )
+
+
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         variables = variables or {}
-        overlay = dict(self.get_option("template_vars"))
-        if "ansible_managed" not in variables and "ansible_managed" not in overlay:
-            # Our templates print it as a header; the configured text, as the builtin gives
-            # it when the setting has no placeholders (the default has none).
-            overlay["ansible_managed"] = constants.config.get_config_value("DEFAULT_MANAGED_STR")
+        given = self.get_option("template_vars")
         rendered = []
         for term in terms:
             path = self.find_file_in_search_path(variables, "templates", term)
@@ -71,6 +85,9 @@ class LookupModule(LookupBase):
                     f"The template {term} is not in the role's templates/ directory or "
                     "the play's search path."
                 )
+            overlay = dict(given)
+            if "ansible_managed" not in variables and "ansible_managed" not in overlay:
+                overlay["ansible_managed"] = ansible_managed(term, path)
             # Jinja includes and imports resolve next to the template first, then in the
             # search path's templates/ directories, as with the builtin lookup.
             searchpath = [str(Path(path).parent)]

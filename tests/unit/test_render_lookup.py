@@ -3,6 +3,9 @@ before (the header, variables of the play and of the call, includes, backslashes
 that lookup's deep copy of every variable."""
 
 import json
+import os
+import pwd
+import time
 
 
 def write_templates(directory):
@@ -17,7 +20,7 @@ def write_templates(directory):
     (templates / "part.j2").write_text("part of {{ name }}\n")
 
 
-def lookups(play_tasks, tmp_path, call: str):
+def lookups(play_tasks, tmp_path, call: str, env: dict | None = None):
     """Runs both lookups with these arguments; returns (ours, the builtin's)."""
     write_templates(tmp_path)
     result = play_tasks(
@@ -32,7 +35,7 @@ def lookups(play_tasks, tmp_path, call: str):
                 },
             }
         ],
-        env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"},
+        env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", **(env or {})},
     )
     assert result.returncode == 0, result.stdout[-2000:]
     report, _ = json.JSONDecoder().raw_decode(result.stdout)
@@ -53,6 +56,22 @@ def test_template_vars_are_laid_over_the_plays_variables(play_tasks, tmp_path):
     assert ours == builtin
     assert "name=user port=8081" in ours
     assert "part of user" in ours
+
+
+def test_an_ansible_managed_setting_with_placeholders_is_filled_in_as_the_builtin_does(
+    play_tasks, tmp_path, repo_root
+):
+    config = tmp_path / "ansible.cfg"
+    config.write_text(
+        "[defaults]\n"
+        f"collections_path = {repo_root / '.collections'}\n"
+        "ansible_managed = Managed: {file} on {host} by {uid}, %Y\n"
+    )
+    ours, builtin = lookups(play_tasks, tmp_path, "'page.j2'", env={"ANSIBLE_CONFIG": str(config)})
+    assert ours == builtin
+    year = time.localtime(os.stat(tmp_path / "templates/page.j2").st_mtime).tm_year
+    owner = pwd.getpwuid(os.getuid()).pw_name
+    assert ours.startswith(f"# Managed: page.j2 on {os.uname()[1]} by {owner}, {year}\n")
 
 
 def test_a_missing_template_says_where_it_was_looked_for(play_tasks):
