@@ -216,7 +216,7 @@ test: lint test-unit harness-node ## Run the whole test suite.
 
 suite-stack:
 	$(PYTEST) tests/integration
-	$(PYTEST) $(E2E_STACK)
+	@$(MAKE) --no-print-directory e2e-stack
 
 # The third job slot lets the cluster's and the fleet's tests run beside each other.
 suite-rest:
