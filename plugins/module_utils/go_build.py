@@ -253,9 +253,9 @@ def _write_if_changed(path, text, check_mode=False):
 def sync_workfile(build, check_mode=False):
     """Brings the build's go.work to what its go.mod needs: (the build with its go.mod's
     directives, the text of its go.work (None: it has none), whether the file changed). The
-    go.work is written (or kept) only where it replaces
-    a library; otherwise the module builds as it is, in module mode (workspace mode would
-    refuse a GOFLAGS=-mod=mod of the user's, for one), and a stale go.work is removed."""
+    go.work is written (or kept) only where it replaces a library; otherwise the module
+    builds as it is, in module mode (workspace mode would refuse a GOFLAGS=-mod=mod of the
+    user's, for one), and a stale go.work is removed."""
     with open(os.path.join(build["chdir"], "go.mod"), encoding="utf-8") as handle:
         build = dict(build, directives=go_mod_directives(handle.read()))
     if not build.get("workfile"):
