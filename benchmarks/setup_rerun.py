@@ -38,6 +38,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 # Actions that run on the controller only (no module on the host); every other action
@@ -178,10 +180,11 @@ def per_role(ran: list[dict]) -> dict[str, tuple[int, int]]:
     return counts
 
 
-def floor_play(task_count: int, module_count: int) -> list[dict]:
-    """A play of a rerun's shape with nothing in it: setup.yml's facts, then module_count runs
-    of the cheapest module (`true`) and the other tasks as set_fact. What Ansible itself costs
-    for that many tasks on this machine, before any role does any work."""
+def floor_play(task_count: int, module_count: int, gather_subset: list) -> list[dict]:
+    """A play of a rerun's shape with nothing in it: setup.yml's facts (its gather_subset),
+    then module_count runs of the cheapest module (`true`) and the other tasks as set_fact.
+    What Ansible itself costs for that many tasks on this machine, before any role does any
+    work."""
     tasks = [{"ansible.builtin.command": "true", "changed_when": False}] * module_count
     others = task_count - module_count
     tasks += [{"ansible.builtin.set_fact": {"floor_task": n}} for n in range(others)]
@@ -190,7 +193,7 @@ def floor_play(task_count: int, module_count: int) -> list[dict]:
             "name": "The floor: a play of setup.yml's rerun shape, with no work in its tasks.",
             "hosts": "localhost",
             "gather_facts": True,
-            "gather_subset": ["!all", "min", "hardware"],
+            "gather_subset": gather_subset,
             "tasks": tasks,
         }
     ]
@@ -200,7 +203,9 @@ def time_floor(ran: list[dict], checkout: Path) -> tuple[float, float]:
     """Wall and CPU seconds of floor_play for these tasks, run in checkout."""
     # Beside setup.yml, so that the same ansible.cfg, inventory and group_vars apply.
     path = checkout / ".benchmark-floor.yml"
-    path.write_text(json.dumps(floor_play(len(ran), sum(module_runs(task) for task in ran))))
+    (setup,) = yaml.safe_load((checkout / "playbooks" / "setup.yml").read_text())
+    play = floor_play(len(ran), sum(module_runs(task) for task in ran), setup["gather_subset"])
+    path.write_text(json.dumps(play))
     try:
         _, seconds, cpu, _ = playbook(str(path), [], checkout)
     finally:

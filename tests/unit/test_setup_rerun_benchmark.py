@@ -54,9 +54,10 @@ def test_tasks_and_module_runs_are_counted_per_role_in_run_order():
 
 
 def test_the_floor_play_has_the_runs_shape_and_no_work():
-    (play,) = setup_rerun.floor_play(task_count=158, module_count=25)
+    (play,) = setup_rerun.floor_play(158, 25, ["!all", "min"])
     actions = [next(iter(task)) for task in play["tasks"]]
     assert len(actions) == 158
     assert actions.count("ansible.builtin.command") == 25
     assert actions.count("ansible.builtin.set_fact") == 133
-    assert play["gather_facts"] and play["hosts"] == "localhost"
+    assert play["gather_facts"] and play["gather_subset"] == ["!all", "min"]
+    assert play["hosts"] == "localhost"
