@@ -168,23 +168,30 @@ def _dev_service(
         },
     }
     if caches:
-        service["environment"].update(
-            GOMODCACHE="/gomodcache",
-            GOPROXY="off",
-            GOCACHE="/gocache",
-            CGO_ENABLED="0",
-            GOFLAGS="-buildvcs=false -trimpath",
-        )
-        service["volumes"] += [
-            {
-                "type": "bind",
-                "source": caches["module_cache"],
-                "target": "/gomodcache",
-                "read_only": True,
-            },
-            {"type": "bind", "source": caches["build_cache"], "target": "/gocache"},
-        ]
+        _use_local_caches(service, caches)
     return service
+
+
+def _use_local_caches(service: dict, caches: dict) -> None:
+    """The local image source: this machine's module cache read-only with the proxy off, its
+    build cache, and the flags of the stack role's local build, so nothing is fetched or
+    compiled again."""
+    service["environment"].update(
+        GOMODCACHE="/gomodcache",
+        GOPROXY="off",
+        GOCACHE="/gocache",
+        CGO_ENABLED="0",
+        GOFLAGS="-buildvcs=false -trimpath",
+    )
+    service["volumes"] += [
+        {
+            "type": "bind",
+            "source": caches["module_cache"],
+            "target": "/gomodcache",
+            "read_only": True,
+        },
+        {"type": "bind", "source": caches["build_cache"], "target": "/gocache"},
+    ]
 
 
 def _compose_test(catalog: dict) -> dict:
