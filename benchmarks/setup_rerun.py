@@ -221,7 +221,8 @@ def changed_tasks(report: dict) -> list[str]:
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    """The benchmark's options (--help lists them)."""
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         epilog="Arguments after `--` go to ansible-playbook (e.g. -e workspace=DIR, --skip-tags).",
@@ -267,8 +268,11 @@ def main(argv: list[str] | None = None) -> int:
         "--report", type=Path, help="write the median run's JSON report (every task) here"
     )
     parser.add_argument("playbook_args", nargs="*", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
     extra = ["-e", "quick=true", *args.playbook_args]
     if args.standin:
         extra = ["-e", json.dumps(standin_vars(args.workdir)), *args.playbook_args]
